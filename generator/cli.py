@@ -1,0 +1,224 @@
+"""The command line: the only place that prints and chooses exit codes.
+
+Exit codes: 0 clean (warnings allowed), 1 errors (or warnings under --strict),
+2 usage or configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__
+from .config import ConfigError, SiteConfig, load_config
+from .diagnostics import Diagnostic, exit_code, make, render, sort_diagnostics
+
+FORMATS = ("text", "json", "github")
+
+
+class Console:
+    """Where messages go: diagnostics to stdout, progress and notes to stderr."""
+
+    def __init__(self, quiet: bool = False, verbose: bool = False):
+        self.quiet = quiet
+        self.verbose = verbose
+        self.color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+    def note(self, message: str) -> None:
+        if not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    def detail(self, message: str) -> None:
+        if self.verbose and not self.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    def report(self, diagnostics: list[Diagnostic], fmt: str, pages: int, noun: str = "page",
+               extra: dict | None = None) -> None:
+        text = render(diagnostics, fmt, pages, noun, color=self.color and fmt == "text", extra=extra)
+        if self.quiet and fmt == "text":
+            text = "".join(line + "\n" for line in text.splitlines()[:-1])
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def _config(args: argparse.Namespace, console: Console) -> SiteConfig | None:
+    root = Path(getattr(args, "root", None) or ".")
+    try:
+        config = load_config(root)
+    except ConfigError as exc:
+        location = exc.path + (f":{exc.line}" if exc.line else "")
+        print(f"{location}: error[config-invalid]: {exc.message}", file=sys.stderr)
+        return None
+    out = getattr(args, "out", None)
+    if out:
+        out_path = Path(out)
+        if not out_path.is_absolute():
+            out_path = (Path.cwd() / out_path).resolve()
+        config = config.with_overrides(output_dir=str(out_path))
+    if getattr(args, "no_search", False):
+        config = config.with_overrides(search=False)
+    return config
+
+
+def cmd_check(args: argparse.Namespace, console: Console) -> int:
+    from .pipeline import run
+    config = _config(args, console)
+    if config is None:
+        return 2
+    start = time.perf_counter()
+    result = run(config, drafts=args.drafts, render=False)
+    diagnostics = list(result.diagnostics)
+    console.report(diagnostics, args.format, result.pages)
+    console.detail(f"checked {result.pages} pages in {time.perf_counter() - start:.2f}s")
+    return exit_code(diagnostics, args.strict)
+
+
+def cmd_build(args: argparse.Namespace, console: Console) -> int:
+    from .pipeline import run
+    from .write import OutputError, check_output_folder, write_site
+    config = _config(args, console)
+    if config is None:
+        return 2
+    start = time.perf_counter()
+    try:
+        check_output_folder(config.output, config.root,
+                            [config.root / config.patterns_dir, config.root / config.handbook_dir])
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = run(config, drafts=args.drafts)
+    diagnostics = list(result.diagnostics)
+    failed = exit_code(diagnostics, args.strict) != 0
+    if failed and not args.keep_going:
+        console.report(diagnostics, args.format, result.pages)
+        console.note(f"build failed; '{_shown(config.output)}' was left as it was")
+        return 1
+
+    link_diagnostics: list[Diagnostic] = []
+
+    def post_process(staging: Path) -> bool:
+        if config.search:
+            from .search import index_site
+            problem = index_site(staging)
+            if problem:
+                link_diagnostics.append(make("search", None, None, "internal-error", problem))
+        if args.linkcheck:
+            from .linkcheck import check_site
+            checked = check_site(staging, base_url=config.base_url, ignore=config.linkcheck_ignore,
+                                 timeout=config.linkcheck_timeout)
+            link_diagnostics.extend(checked.diagnostics)
+            if exit_code(checked.diagnostics, args.strict) and not args.keep_going:
+                return False
+        return True
+
+    try:
+        changed = write_site(config.output, result.outputs, result.copies, validate=post_process)
+    except OSError as exc:
+        print(f"error: cannot write '{config.output}': {exc}", file=sys.stderr)
+        return 1
+    all_diagnostics = sort_diagnostics(diagnostics + link_diagnostics)
+    console.report(all_diagnostics, args.format, result.pages)
+    if changed < 0:
+        console.note(f"link check failed; '{_shown(config.output)}' was left as it was")
+        return 1
+    elapsed = time.perf_counter() - start
+    total = len(result.outputs) + len(result.copies)
+    console.note(f"built {result.pages} pages ({total} files, {changed} changed) into "
+                 f"{_shown(config.output)} in {elapsed:.2f}s")
+    return exit_code(all_diagnostics, args.strict)
+
+
+def cmd_linkcheck(args: argparse.Namespace, console: Console) -> int:
+    from .linkcheck import check_site
+    config = _config(args, console)
+    if config is None:
+        return 2
+    folder = Path(args.dir) if args.dir else config.output
+    if not folder.is_dir():
+        print(f"error: '{folder}' is not a folder (build the site first, or name a folder)", file=sys.stderr)
+        return 2
+    base_url = args.base_url or config.base_url
+    cache = config.root / ".devrel-cache" / "linkcheck.json" if args.external else None
+    result = check_site(folder, base_url=base_url, ignore=config.linkcheck_ignore, external=args.external,
+                        cache_file=cache, timeout=config.linkcheck_timeout,
+                        cache_ttl=config.linkcheck_cache_ttl, concurrency=config.linkcheck_concurrency,
+                        per_host=config.linkcheck_per_host)
+    diagnostics = list(result.diagnostics)
+    console.report(diagnostics, args.format, result.pages,
+                   extra={"links": result.links, "external": len(result.external_urls)})
+    if args.format == "text":
+        skipped = "" if args.external else f" ({len(result.external_urls)} external URLs not fetched; use --external)"
+        console.note(f"checked {result.links} links in {result.pages} pages{skipped}")
+    return exit_code(diagnostics, args.strict)
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="devrel-site",
+        description="Build, check and serve a DevRel pattern catalog and customer-success handbook.",
+    )
+    parser.add_argument("--version", action="version", version=f"devrel-site {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", metavar="DIR", help="the site root (default: the current folder)")
+    common.add_argument("-q", "--quiet", action="store_true", help="print only diagnostics")
+    common.add_argument("-v", "--verbose", action="store_true", help="print more detail")
+    report = argparse.ArgumentParser(add_help=False)
+    report.add_argument("--format", choices=FORMATS, default="text", help="diagnostics format (default: text)")
+    report.add_argument("--strict", action="store_true", help="treat warnings as errors")
+
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    build = commands.add_parser("build", parents=[common, report], help="build the site into the output folder")
+    build.add_argument("--out", metavar="DIR", help="output folder (default: build, or [output] dir)")
+    build.add_argument("--drafts", action="store_true", help="include pages with status: draft")
+    build.add_argument("--keep-going", action="store_true", help="write the site even when there are errors")
+    build.add_argument("--linkcheck", action="store_true", help="check every link of the new output before it is swapped in")
+    build.add_argument("--no-search", action="store_true", help="do not build the search index")
+    build.set_defaults(func=cmd_build)
+
+    check = commands.add_parser("check", parents=[common, report], help="check the sources; write nothing")
+    check.add_argument("--drafts", action="store_true", help="check as if drafts were published")
+    check.set_defaults(func=cmd_check)
+
+    linkcheck = commands.add_parser("linkcheck", parents=[common, report],
+                                    help="check every link of a built site (or any folder of HTML)")
+    linkcheck.add_argument("dir", nargs="?", metavar="DIR", help="folder to check (default: the output folder)")
+    linkcheck.add_argument("--external", action="store_true", help="also fetch external http(s) links")
+    linkcheck.add_argument("--base-url", metavar="URL", help="the site's base URL (default: base_url from site.toml)")
+    linkcheck.set_defaults(func=cmd_linkcheck)
+
+    try:
+        from .serve import add_parser as add_serve
+        add_serve(commands, common)
+    except ImportError:
+        pass
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    console = Console(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
+    try:
+        return args.func(args, console)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

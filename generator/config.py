@@ -1,0 +1,237 @@
+"""Site configuration: ``site.toml`` read into a frozen ``SiteConfig``.
+
+Every key has a default, so a missing ``site.toml`` is fine. An unknown key or a
+value of the wrong type raises ``ConfigError`` naming the key and its line.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .diagnostics import CODES
+
+KNOWN_SECTIONS = ("Also Known As", "Problem", "Context", "Solution", "Consequences", "Variants")
+DEFAULT_REQUIRED_SECTIONS = ("Problem", "Context", "Solution", "Consequences")
+
+
+class ConfigError(Exception):
+    """site.toml is unreadable or invalid; the message names the key."""
+
+    def __init__(self, message: str, path: str = "site.toml", line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.line = line
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    root: Path
+    title: str = "DevRel Patterns"
+    description: str = ""
+    base_url: str = "/"
+    repo_url: str = ""
+    repo_branch: str = "main"
+    language: str = "en"
+    theme: str = "default"
+    editor_url: str = ""
+    patterns_dir: str = "content/patterns"
+    handbook_dir: str = "content/handbook"
+    static_dir: str = "static"
+    output_dir: str = "build"
+    hard_breaks: bool = False
+    highlight: bool = True
+    typographer: bool = False
+    required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
+    pattern_required_fields: tuple[str, ...] = ("title",)
+    handbook_required_fields: tuple[str, ...] = ()
+    severity: tuple[tuple[str, str], ...] = ()
+    linkcheck_ignore: tuple[str, ...] = ()
+    linkcheck_timeout: float = 10.0
+    linkcheck_cache_ttl: float = 86400.0
+    linkcheck_concurrency: int = 16
+    linkcheck_per_host: int = 4
+    search: bool = True
+    feed_limit: int = 20
+    category_descriptions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def output(self) -> Path:
+        return (self.root / self.output_dir).resolve()
+
+    @property
+    def severity_map(self) -> dict[str, str]:
+        return dict(self.severity)
+
+    @property
+    def base_path(self) -> str:
+        """The path part of ``base_url``, always starting and ending with ``/``."""
+        match = re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/]*(.*)$", self.base_url)
+        path = match.group(1) if match else self.base_url
+        if not path.startswith("/"):
+            path = "/" + path
+        if not path.endswith("/"):
+            path += "/"
+        return path
+
+    @property
+    def absolute_base(self) -> str:
+        """``base_url`` when it is absolute (has a scheme), else the empty string."""
+        if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", self.base_url):
+            return self.base_url if self.base_url.endswith("/") else self.base_url + "/"
+        return ""
+
+    def with_overrides(self, **changes: Any) -> "SiteConfig":
+        from dataclasses import replace
+        return replace(self, **changes)
+
+
+# The schema: TOML key path -> (attribute, expected type, documentation).
+# ``docs/configuration.md`` documents every key; a test keeps them in step.
+_STR, _BOOL, _INT, _NUM, _STRLIST, _TABLE = "string", "boolean", "integer", "number", "list of strings", "table"
+
+SCHEMA: dict[str, tuple[str, str]] = {
+    "title": ("title", _STR),
+    "description": ("description", _STR),
+    "base_url": ("base_url", _STR),
+    "repo_url": ("repo_url", _STR),
+    "repo_branch": ("repo_branch", _STR),
+    "language": ("language", _STR),
+    "theme": ("theme", _STR),
+    "editor_url": ("editor_url", _STR),
+    "content.patterns": ("patterns_dir", _STR),
+    "content.handbook": ("handbook_dir", _STR),
+    "content.static": ("static_dir", _STR),
+    "output.dir": ("output_dir", _STR),
+    "markdown.hard_breaks": ("hard_breaks", _BOOL),
+    "markdown.highlight": ("highlight", _BOOL),
+    "markdown.typographer": ("typographer", _BOOL),
+    "validate.required_sections": ("required_sections", _STRLIST),
+    "validate.pattern_fields": ("pattern_required_fields", _STRLIST),
+    "validate.handbook_fields": ("handbook_required_fields", _STRLIST),
+    "validate.severity": ("severity", _TABLE),
+    "linkcheck.ignore": ("linkcheck_ignore", _STRLIST),
+    "linkcheck.timeout": ("linkcheck_timeout", _NUM),
+    "linkcheck.cache_ttl": ("linkcheck_cache_ttl", _NUM),
+    "linkcheck.concurrency": ("linkcheck_concurrency", _INT),
+    "linkcheck.per_host": ("linkcheck_per_host", _INT),
+    "search.enabled": ("search", _BOOL),
+    "feed.limit": ("feed_limit", _INT),
+    "categories": ("category_descriptions", _TABLE),
+}
+
+_TABLES = {key.split(".")[0] for key in SCHEMA if "." in key}
+
+
+def _key_line(text: str, key: str) -> int | None:
+    """Best-effort line of a key in the TOML source, for error messages."""
+    leaf = key.split(".")[-1]
+    table = key.split(".")[0] if "." in key else None
+    current = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        header = re.match(r"^\[+\s*([^\]]+?)\s*\]+", stripped)
+        if header:
+            current = header.group(1)
+            if key == current or key.startswith(current + ".") and key.count(".") == current.count("."):
+                return number
+            continue
+        if re.match(rf'^"?{re.escape(leaf)}"?\s*=', stripped) and (current == table or
+                                                                   (table is None and current is None)):
+            return number
+    return None
+
+
+def _check_type(key: str, value: Any, kind: str) -> Any:
+    if kind == _STR and isinstance(value, str):
+        return value
+    if kind == _BOOL and isinstance(value, bool):
+        return value
+    if kind == _INT and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if kind == _NUM and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if kind == _STRLIST and isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    if kind == _TABLE and isinstance(value, dict):
+        return value
+    raise TypeError(f"'{key}' must be a {kind}, not {type(value).__name__} ({value!r})")
+
+
+def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = None
+        match = re.search(r"line (\d+)", str(exc))
+        if match:
+            line = int(match.group(1))
+        raise ConfigError(f"cannot parse {source}: {exc}", source, line) from None
+
+    values: dict[str, Any] = {}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if key in _TABLES and key != "categories":
+            if not isinstance(value, dict):
+                raise ConfigError(f"'{key}' must be a table", source, _key_line(text, key))
+            for sub, subvalue in value.items():
+                flat[f"{key}.{sub}"] = subvalue
+        else:
+            flat[key] = value
+
+    for key, value in flat.items():
+        if key not in SCHEMA:
+            known = ", ".join(sorted(SCHEMA))
+            raise ConfigError(f"unknown key '{key}' (known keys: {known})", source, _key_line(text, key))
+        attr, kind = SCHEMA[key]
+        try:
+            checked = _check_type(key, value, kind)
+        except TypeError as exc:
+            raise ConfigError(str(exc), source, _key_line(text, key)) from None
+        if key == "validate.severity":
+            pairs = []
+            for code, level in checked.items():
+                if code not in CODES:
+                    raise ConfigError(f"unknown diagnostic code '{code}' in 'validate.severity'",
+                                      source, _key_line(text, f"validate.severity.{code}"))
+                if level not in ("error", "warning", "off"):
+                    raise ConfigError(f"'validate.severity.{code}' must be 'error', 'warning' or 'off', "
+                                      f"not {level!r}", source, _key_line(text, f"validate.severity.{code}"))
+                pairs.append((code, level))
+            checked = tuple(sorted(pairs))
+        elif key == "categories":
+            pairs = []
+            for name, description in checked.items():
+                if isinstance(description, dict):
+                    description = description.get("description", "")
+                if not isinstance(description, str):
+                    raise ConfigError(f"'categories.{name}' must be a string (the category's description)",
+                                      source, _key_line(text, f"categories.{name}"))
+                pairs.append((name, description))
+            checked = tuple(sorted(pairs))
+        elif key == "theme" and not re.fullmatch(r"[A-Za-z0-9_.-]+", checked):
+            raise ConfigError(f"'theme' must be a folder name, not {checked!r}", source, _key_line(text, key))
+        elif kind == _INT and checked < 1:
+            raise ConfigError(f"'{key}' must be at least 1", source, _key_line(text, key))
+        values[attr] = checked
+
+    return SiteConfig(root=root, **values)
+
+
+def load_config(root: Path) -> SiteConfig:
+    """Read ``site.toml`` under ``root``; missing file means all defaults."""
+    root = Path(root)
+    if not root.is_dir():
+        raise ConfigError(f"site root '{root}' is not a folder", str(root))
+    path = root / "site.toml"
+    if not path.exists():
+        return SiteConfig(root=root.resolve())
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read site.toml: {exc}") from None
+    return parse_config(text, root.resolve())

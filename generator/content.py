@@ -1,0 +1,297 @@
+"""Content: find the source files and load each into a ``Page``.
+
+``discover`` lists the Markdown files; ``load`` reads one file's header and
+fields into a frozen ``Page`` plus the diagnostics for anything it could not read.
+Loading never raises and never parses Markdown; that is the next stage.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .config import SiteConfig
+from .diagnostics import Diagnostic, make
+from .headers import split_header
+from .urls import slugify
+
+PATTERN = "pattern"
+HANDBOOK = "handbook"
+
+_LEGACY_CATEGORIES = re.compile(r"^\s*([*_])(?!\1)([^*_].*?)\1\s*$")
+_FIRST_H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str        # relative to the site root, POSIX separators
+    kind: str        # PATTERN or HANDBOOK
+    rel: str         # relative to its content folder
+
+
+@dataclass(frozen=True)
+class Page:
+    source: str                  # path relative to the site root
+    kind: str
+    rel: str                     # path relative to its content folder
+    url: str                     # site-relative output URL, e.g. "patterns/x/"
+    title: str
+    slug: str
+    body: str
+    body_line: int               # line of the body's first line in the source file
+    header_style: str
+    date: dt.date | None = None
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    description: str = ""
+    status: str = "published"
+    aliases: tuple[str, ...] = ()
+    owner: str | None = None
+    order: int | None = None
+    fields: dict = field(default_factory=dict, hash=False, compare=False)
+    field_lines: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == "draft"
+
+    @property
+    def is_index(self) -> bool:
+        return posixpath.basename(self.rel).lower() in ("index.md", "readme.md")
+
+    @property
+    def folder(self) -> str:
+        """The handbook folder this page belongs to ('' for the top)."""
+        parent = posixpath.dirname(self.rel)
+        if self.is_index:
+            return posixpath.dirname(parent) if parent else ""
+        return parent
+
+    def line_of(self, key: str) -> int | None:
+        return self.field_lines.get(key)
+
+
+def discover(config: SiteConfig) -> list[SourceFile]:
+    """Every Markdown file under the pattern and handbook folders, sorted."""
+    found = []
+    for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):
+        base = config.root / folder
+        if not base.is_dir():
+            continue
+        for path in base.rglob("*.md"):
+            rel = path.relative_to(base).as_posix()
+            if any(part.startswith((".", "_")) for part in rel.split("/")):
+                continue
+            if not path.is_file():
+                continue
+            found.append(SourceFile(path=path.relative_to(config.root).as_posix(), kind=kind, rel=rel))
+    found.sort(key=lambda s: s.path)
+    return found
+
+
+def page_url(kind: str, rel: str, slug_field: str | None) -> tuple[str, str]:
+    """The slug and output URL of a page from its kind, relative path and ``slug`` field."""
+    stem = posixpath.splitext(posixpath.basename(rel))[0]
+    if kind == PATTERN:
+        slug = slugify(slug_field) if slug_field else slugify(stem)
+        return slug or "pattern", f"patterns/{slug or 'pattern'}/"
+    parts = [slugify(part) or "page" for part in posixpath.dirname(rel).split("/") if part]
+    if stem.lower() in ("index", "readme"):
+        slug = parts[-1] if parts else ""
+    else:
+        slug = slugify(slug_field) if slug_field else (slugify(stem) or "page")
+        parts.append(slug)
+    url = "handbook/" + "".join(p + "/" for p in parts)
+    return slug, url
+
+
+def _as_list(value, separator: str) -> list[str] | None:
+    if isinstance(value, str):
+        return [item.strip().strip('"') for item in value.split(separator) if item.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return None
+
+
+def parse_date(value) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _DATE.match(value.strip()):
+        text = value.strip()
+        for candidate in (text[:10],):
+            try:
+                return dt.date.fromisoformat(candidate)
+            except ValueError:
+                return None
+    return None
+
+
+def _first_heading(body: str) -> str | None:
+    fence = False
+    for line in body.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            fence = not fence
+            continue
+        if not fence:
+            match = _FIRST_H1.match(line)
+            if match:
+                return re.sub(r"[*_`]", "", match.group(1)).strip()
+    return None
+
+
+def _title_from_filename(rel: str) -> str:
+    stem = posixpath.splitext(posixpath.basename(rel))[0]
+    if stem.lower() in ("index", "readme"):
+        stem = posixpath.basename(posixpath.dirname(rel)) or "Handbook"
+    words = re.split(r"[-_\s]+", stem)
+    return " ".join(w[:1].upper() + w[1:] for w in words if w) or stem
+
+
+def load_text(source: SourceFile, data: bytes) -> tuple[str, list[Diagnostic]]:
+    """Decode a file as UTF-8 (a BOM is fine); other encodings are a diagnostic.
+
+    Undecodable bytes are replaced, so the page still exists for links to it.
+    """
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return data.decode("utf-8-sig", errors="replace"), [make(source.path, line, column, "encoding-invalid",
+                           f"file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                           "save the file as UTF-8")]
+
+
+def load(source: SourceFile, text: str) -> tuple[Page, list[Diagnostic]]:
+    """Read the header and fields of one page. Always returns a page."""
+    path = source.path
+    header = split_header(text, path)
+    diagnostics: list[Diagnostic] = list(header.diagnostics)
+    fields = dict(header.fields)
+    lines = dict(header.field_lines)
+    for key, value in header.meta.items():
+        if key not in fields:
+            fields[key] = value
+            lines[key] = header.meta_lines[key]
+
+    def invalid(key: str, message: str, hint: str | None = None) -> None:
+        diagnostics.append(make(path, lines.get(key), 1 if lines.get(key) else None,
+                                "field-invalid", message, hint))
+
+    def text_field(key: str) -> str | None:
+        value = fields.get(key)
+        if value is None:
+            return None
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value).strip()
+        invalid(key, f"'{key}' must be text, not {type(value).__name__}")
+        return None
+
+    body = header.body
+    body_line = header.body_line
+
+    title = text_field("title")
+    description = text_field("description") or ""
+    slug_field = text_field("slug")
+
+    date = None
+    if "date" in fields and fields["date"] not in (None, ""):
+        date = parse_date(fields["date"])
+        if date is None:
+            invalid("date", f"'date' must be a date like 2024-03-01, not {fields['date']!r}")
+
+    status = "published"
+    if "status" in fields:
+        raw = fields["status"]
+        if isinstance(raw, str) and raw.strip().lower() in ("published", "draft"):
+            status = raw.strip().lower()
+        else:
+            invalid("status", f"'status' must be 'published' or 'draft', not {raw!r}")
+    elif fields.get("draft") is True:
+        status = "draft"
+
+    tags: list[str] = []
+    if "tags" in fields and fields["tags"] is not None:
+        parsed = _as_list(fields["tags"], ",")
+        if parsed is None:
+            invalid("tags", "'tags' must be a list or a comma-separated string")
+        else:
+            tags = parsed
+
+    categories: list[str] = []
+    if "categories" in fields and fields["categories"] is not None:
+        parsed = _as_list(fields["categories"], ",")
+        if parsed is None:
+            invalid("categories", "'categories' must be a list or a comma-separated string")
+        else:
+            categories = parsed
+    elif source.kind == PATTERN:
+        # Legacy catalogs: the first body line, in italics, names the categories.
+        body_lines = body.split("\n")
+        for index, line in enumerate(body_lines):
+            if not line.strip():
+                continue
+            match = _LEGACY_CATEGORIES.match(line)
+            if match and "](" not in line:
+                categories = [c.strip() for c in match.group(2).split(",") if c.strip()]
+                lines["categories"] = body_line + index
+                body_lines[index] = ""
+                body = "\n".join(body_lines)
+            break
+
+    aliases: list[str] = []
+    if "aliases" in fields and fields["aliases"] is not None:
+        parsed = _as_list(fields["aliases"], ";") if isinstance(fields["aliases"], str) else \
+            _as_list(fields["aliases"], ";")
+        if parsed is None:
+            invalid("aliases", "'aliases' must be a list or a ';'-separated string")
+        else:
+            aliases = parsed
+
+    order = None
+    if "order" in fields and fields["order"] is not None:
+        raw = fields["order"]
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            order = raw
+        elif isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
+            order = int(raw.strip())
+        else:
+            invalid("order", f"'order' must be a whole number, not {raw!r}")
+
+    owner = None
+    for key in ("maintainedBy", "maintained_by", "owner"):
+        if key in fields:
+            owner = text_field(key) or None
+            break
+
+    if not title:
+        title = _first_heading(body) if source.kind == HANDBOOK else None
+    if not title:
+        title = _title_from_filename(source.rel)
+
+    slug, url = page_url(source.kind, source.rel, slug_field)
+    page = Page(
+        source=path, kind=source.kind, rel=source.rel, url=url, title=title, slug=slug,
+        body=body, body_line=body_line, header_style=header.style, date=date,
+        tags=tuple(dict.fromkeys(tags)), categories=tuple(dict.fromkeys(categories)),
+        description=description, status=status, aliases=tuple(aliases), owner=owner,
+        order=order, fields=fields, field_lines=lines,
+    )
+    return page, diagnostics
+
+
+def read_source(root: Path, source: SourceFile) -> tuple[Page | None, list[Diagnostic]]:
+    """Read one file from disk and load it; unreadable files become diagnostics."""
+    try:
+        data = (root / source.path).read_bytes()
+    except OSError as exc:
+        return None, [make(source.path, None, None, "encoding-invalid", f"cannot read file: {exc.strerror}")]
+    text, diagnostics = load_text(source, data)
+    page, more = load(source, text)
+    return page, diagnostics + more

@@ -1,0 +1,184 @@
+"""Page headers: YAML frontmatter, JBake ``key=value`` blocks and ``<meta>`` tags.
+
+``split_header`` detects the style per file and returns the fields, the line of
+each field, and the body with its first line number in the original file. It
+never raises: a header it cannot read comes back as a diagnostic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+from .diagnostics import Diagnostic, make
+
+_YAML_OPEN = re.compile(r"^---\s*$")
+_YAML_CLOSE = re.compile(r"^(---|\.\.\.)\s*$")
+_JBAKE_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*=(.*)$")
+_JBAKE_CLOSE = re.compile(r"^~{6,}\s*$")
+_YAML_KEY = re.compile(r"^([^\s#:'\"][^:]*?|'[^']*'|\"[^\"]*\")\s*:(\s|$)")
+_META = re.compile(
+    r"""^\s*<meta\s+name\s*=\s*(["'])(?P<name>[^"']+)\1\s+(?:value|content)\s*=\s*(["'])(?P<value>.*?)\3\s*/?>\s*$""",
+    re.IGNORECASE,
+)
+_META_REVERSED = re.compile(
+    r"""^\s*<meta\s+(?:value|content)\s*=\s*(["'])(?P<value>.*?)\1\s+name\s*=\s*(["'])(?P<name>[^"']+)\3\s*/?>\s*$""",
+    re.IGNORECASE,
+)
+_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+
+# JBake keys whose values are comma-separated lists.
+JBAKE_LIST_KEYS = frozenset({"tags", "categories", "aliases"})
+
+_yaml_handler = YAMLHandler()
+
+
+@dataclass(frozen=True)
+class Header:
+    style: str                      # "yaml", "jbake" or "none"
+    fields: dict = field(hash=False)
+    field_lines: dict = field(hash=False)   # key -> 1-based line in the file
+    meta: dict = field(hash=False)          # <meta name value> tags
+    meta_lines: dict = field(hash=False)
+    body: str = ""
+    body_line: int = 1              # line of the body's first line in the file
+    diagnostics: tuple[Diagnostic, ...] = ()
+
+
+def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
+    """Parse ``---`` frontmatter; returns fields, key lines, index of the body's first line."""
+    for index in range(1, len(lines)):
+        if _YAML_CLOSE.match(lines[index]):
+            break
+    else:
+        return {}, {}, len(lines), [make(path, 1, 1, "frontmatter-invalid",
+                                         "frontmatter opened with '---' is never closed",
+                                         "end the header with a line of '---'")]
+    source = "\n".join(lines[1:index])
+    key_lines = {}
+    for number, line in enumerate(lines[1:index], start=2):
+        match = _YAML_KEY.match(line)
+        if match:
+            key_lines.setdefault(match.group(1).strip("'\""), number)
+    try:
+        data = _yaml_handler.load(source) if source.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 2 if mark is not None else 1
+        column = mark.column + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        return {}, {}, index + 1, [make(path, line, column, "frontmatter-invalid",
+                                        f"cannot parse YAML frontmatter: {problem}")]
+    except Exception as exc:  # e.g. recursion or constructor errors inside the YAML library
+        return {}, {}, index + 1, [make(path, 1, 1, "frontmatter-invalid",
+                                        f"cannot parse YAML frontmatter: {exc}")]
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        return {}, {}, index + 1, [make(path, 2, 1, "frontmatter-invalid",
+                                        f"frontmatter must be a mapping of keys to values, "
+                                        f"not a {type(data).__name__}")]
+    fields = {str(k): v for k, v in data.items()}
+    return fields, key_lines, index + 1, []
+
+
+def _looks_like_jbake(lines: list[str]) -> int | None:
+    """Index of the closing ``~~~~~~`` line when the file starts with a JBake header."""
+    if not lines or not _JBAKE_LINE.match(lines[0]):
+        return None
+    for index, line in enumerate(lines[:200]):
+        if _JBAKE_CLOSE.match(line):
+            return index
+    return None
+
+
+def _jbake_header(lines: list[str], close: int, path: str) -> tuple[dict, dict, list[Diagnostic]]:
+    fields: dict = {}
+    key_lines: dict = {}
+    diagnostics = []
+    for number, line in enumerate(lines[:close], start=1):
+        if not line.strip():
+            continue
+        match = _JBAKE_LINE.match(line)
+        if not match:
+            diagnostics.append(make(path, number, 1, "frontmatter-invalid",
+                                    f"malformed JBake header line {line.strip()[:60]!r}",
+                                    "header lines must read 'key=value'"))
+            continue
+        key, value = match.group(1), match.group(2).strip()
+        if key in JBAKE_LIST_KEYS:
+            fields[key] = [item.strip() for item in value.split(",") if item.strip()]
+        else:
+            fields[key] = value
+        key_lines[key] = number
+    return fields, key_lines, diagnostics
+
+
+def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], dict, dict]:
+    """Take ``<meta name=... value=...>`` lines out of the body (outside code fences)."""
+    meta: dict = {}
+    meta_lines: dict = {}
+    result = []
+    fence = None
+    for offset, line in enumerate(body_lines):
+        fence_match = _FENCE.match(line)
+        if fence_match:
+            marker = fence_match.group(1)
+            if fence is None:
+                fence = marker[0] * len(marker)
+            elif line.strip().startswith(fence) and set(line.strip()) == {fence[0]}:
+                fence = None
+        if fence is None and "<meta" in line.lower():
+            match = _META.match(line) or _META_REVERSED.match(line)
+            if match:
+                meta[match.group("name")] = match.group("value")
+                meta_lines[match.group("name")] = first_line + offset
+                result.append("")
+                continue
+        result.append(line)
+    return result, meta, meta_lines
+
+
+def split_header(text: str, path: str) -> Header:
+    """Detect the header style of ``text`` and split it from the body."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    fields: dict = {}
+    key_lines: dict = {}
+    diagnostics: list[Diagnostic] = []
+    style = "none"
+    body_index = 0
+
+    if lines and _YAML_OPEN.match(lines[0]):
+        style = "yaml"
+        fields, key_lines, body_index, diagnostics = _yaml_header(lines, path)
+    else:
+        close = _looks_like_jbake(lines)
+        if close is not None:
+            style = "jbake"
+            fields, key_lines, diagnostics = _jbake_header(lines, close, path)
+            body_index = close + 1
+        elif (len(lines) > 1 and _JBAKE_LINE.match(lines[0]) and _JBAKE_LINE.match(lines[1])
+              and not lines[0].lstrip().startswith(("#", "*", "-", ">"))):
+            # Looks like a JBake header that was never closed.
+            run = 0
+            while run < len(lines) and _JBAKE_LINE.match(lines[run]):
+                run += 1
+            if run >= 3:
+                style = "jbake"
+                diagnostics = [make(path, 1, 1, "frontmatter-invalid",
+                                    "JBake header is never closed",
+                                    "end the header with a line of '~~~~~~'")]
+                body_index = run
+
+    body_lines = lines[body_index:]
+    body_line = body_index + 1
+    body_lines, meta, meta_lines = _extract_meta(body_lines, body_line)
+    return Header(style=style, fields=fields, field_lines=key_lines, meta=meta,
+                  meta_lines=meta_lines, body="\n".join(body_lines), body_line=body_line,
+                  diagnostics=tuple(diagnostics))

@@ -1,0 +1,161 @@
+"""Links between sources: map what an author wrote to the page or file it means.
+
+Authors write ``other.md``, ``../handbook/x.md#heading``, legacy ``other.html``,
+a file next to the page (``img/diagram.png``), a root-relative site URL
+(``/tags/devrel/``) or a fragment (``#solution``). ``resolve`` turns each into a
+``Target`` without touching the filesystem: the ``UrlIndex`` holds what exists.
+"""
+
+from __future__ import annotations
+
+import difflib
+import posixpath
+import re
+from dataclasses import dataclass, field
+
+from .content import PATTERN, Page
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+EXTERNAL, PAGE, FILE, URL, BROKEN, SKIP = "external", "page", "file", "url", "broken", "skip"
+
+
+@dataclass(frozen=True)
+class UrlIndex:
+    by_source: dict = field(hash=False)      # source path -> Page (every loaded page, drafts too)
+    by_url: dict = field(hash=False)         # output URL -> Page
+    files: dict = field(hash=False)          # source path of a non-Markdown file -> output URL
+    generated: frozenset = frozenset()       # URLs of generated pages (tags, catalog, ...)
+    slugs: dict = field(default_factory=dict, hash=False)   # pattern slug -> Page
+    base_path: str = "/"
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str                     # one of EXTERNAL, PAGE, FILE, URL, BROKEN, SKIP
+    page: Page | None = None
+    url: str | None = None        # site-relative output URL
+    fragment: str | None = None
+    written: str = ""             # the path part as the author wrote it
+
+
+def build_index(pages: list[Page], files: dict[str, str], generated: set[str], base_path: str) -> UrlIndex:
+    by_source = {p.source: p for p in pages}
+    by_url: dict[str, Page] = {}
+    slugs: dict[str, Page] = {}
+    for page in pages:
+        by_url.setdefault(page.url, page)
+        if page.kind == PATTERN:
+            slugs.setdefault(page.slug, page)
+    return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
+                    generated=frozenset(generated), slugs=slugs, base_path=base_path)
+
+
+def _page_for(path: str, index: UrlIndex) -> Page | None:
+    page = index.by_source.get(path)
+    if page is not None:
+        return page
+    for name in ("index.md", "README.md"):
+        page = index.by_source.get(posixpath.join(path, name) if path else name)
+        if page is not None:
+            return page
+    return None
+
+
+def resolve(href: str, page: Page, index: UrlIndex) -> Target:
+    """Where ``href``, written in ``page``, points."""
+    href = href.strip()
+    if not href:
+        return Target(SKIP)
+    if href.startswith("//") or _SCHEME.match(href):
+        return Target(EXTERNAL)
+    path, _, fragment = href.partition("#")
+    path = path.split("?", 1)[0]
+    fragment_value = fragment if "#" in href else None
+    if not path:
+        return Target(PAGE, page, page.url, fragment_value, "")
+
+    if path.startswith("/"):
+        site_path = path[len(index.base_path):] if path.startswith(index.base_path) else path.lstrip("/")
+        return _resolve_url(site_path, index, fragment_value, path)
+
+    folder = posixpath.dirname(page.source)
+    joined = posixpath.normpath(posixpath.join(folder, path))
+    if joined.startswith("../") or joined == "..":
+        return Target(BROKEN, written=path, fragment=fragment_value)
+    lower = path.lower()
+    if lower.endswith(".md"):
+        target = index.by_source.get(joined)
+        if target is not None:
+            return Target(PAGE, target, target.url, fragment_value, path)
+        return Target(BROKEN, written=path, fragment=fragment_value)
+    if lower.endswith((".html", ".htm")):
+        stem = joined.rsplit(".", 1)[0]
+        target = index.by_source.get(stem + ".md")
+        if target is None and posixpath.basename(stem) in ("index",):
+            target = _page_for(posixpath.dirname(stem), index)
+        if target is None and "/" not in path:
+            target = index.slugs.get(posixpath.basename(stem))
+        if target is not None:
+            return Target(PAGE, target, target.url, fragment_value, path)
+        if joined in index.files:
+            return Target(FILE, url=index.files[joined], fragment=fragment_value, written=path)
+        return Target(BROKEN, written=path, fragment=fragment_value)
+    if joined in index.files:
+        return Target(FILE, url=index.files[joined], fragment=fragment_value, written=path)
+    target = _page_for(joined.rstrip("/"), index)
+    if target is not None:
+        return Target(PAGE, target, target.url, fragment_value, path)
+    # A site URL written relative to the page's own output URL, e.g. "../../tags/devrel/".
+    site_path = posixpath.normpath(posixpath.join(page.url or ".", path))
+    if not site_path.startswith(".."):
+        found = _resolve_url(site_path if site_path != "." else "", index, fragment_value, path)
+        if found.kind != BROKEN:
+            return found
+    return Target(BROKEN, written=path, fragment=fragment_value)
+
+
+def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written: str) -> Target:
+    """A path relative to the site's base (no leading slash) to a page, generated page or file."""
+    clean = site_path
+    if clean.endswith("index.html"):
+        clean = clean[: -len("index.html")]
+    if clean and not clean.endswith("/") and "." not in posixpath.basename(clean):
+        clean += "/"
+    if clean in index.by_url:
+        page = index.by_url[clean]
+        return Target(PAGE, page, page.url, fragment, written)
+    if clean in index.generated:
+        return Target(URL, url=clean, fragment=fragment, written=written)
+    for source, url in index.files.items():
+        if url == site_path:
+            return Target(FILE, url=url, fragment=fragment, written=written)
+    return Target(BROKEN, written=written, fragment=fragment)
+
+
+def suggest_page(written: str, page: Page, index: UrlIndex) -> str | None:
+    """The closest existing page to a broken link, written the way the author would write it."""
+    folder = posixpath.dirname(page.source)
+    candidates: dict[str, str] = {}
+    for source, other in index.by_source.items():
+        rel = posixpath.relpath(source, folder)
+        candidates[rel] = rel
+        candidates[posixpath.basename(source)] = rel
+        candidates[other.slug + ".md"] = rel
+        candidates[other.slug + ".html"] = rel
+        candidates[other.title.lower()] = rel
+        for alias in other.aliases:
+            candidates[alias.lower()] = rel
+    key = written.lower() if not written.lower().endswith((".md", ".html")) else written
+    match = difflib.get_close_matches(key, list(candidates), n=1, cutoff=0.6)
+    if not match:
+        base = posixpath.basename(written)
+        match = difflib.get_close_matches(base, list(candidates), n=1, cutoff=0.6)
+    if match:
+        return candidates[match[0]]
+    return None
+
+
+def suggest_anchor(fragment: str, ids: frozenset[str] | set[str]) -> str | None:
+    match = difflib.get_close_matches(fragment, sorted(ids), n=1, cutoff=0.6)
+    return match[0] if match else None

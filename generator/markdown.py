@@ -1,0 +1,400 @@
+"""Markdown: parse a page once into HTML, headings, sections, variants and links.
+
+The HTML keeps a placeholder where each link or image target goes, so the parse
+of one page never depends on other pages: the site stage resolves the targets
+and ``fill_links`` writes them in. That keeps a page's parse cacheable by the
+hash of its own text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import unquote
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.tasklists import tasklists_plugin
+from pygments import highlight as pygments_highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+from .config import KNOWN_SECTIONS, SiteConfig
+from .urls import heading_id, slugify, unique_id
+
+PLACEHOLDER_OPEN = "\ue000"
+PLACEHOLDER_CLOSE = "\ue001"
+_PLACEHOLDER = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
+_HTML_LINK = re.compile(r"""\b(href|src)\s*=\s*(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_HTML_ID = re.compile(r"""\s(?:id|name)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_FORMATTER = HtmlFormatter(nowrap=True)
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+    id: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Link:
+    index: int            # placeholder number in the HTML
+    href: str             # the target as written (percent-decoded)
+    raw: str              # the target exactly as written in the source
+    line: int
+    column: int | None
+    text: str
+    kind: str             # "link", "image" or "html"
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str             # as written
+    known: str | None     # canonical known name, e.g. "Also Known As"
+    id: str
+    line: int
+    column: int
+    empty: bool
+    marker: str           # "heading" or "legacy"
+    text: str             # plain text of the section's content
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    id: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    headings: tuple[Heading, ...]
+    links: tuple[Link, ...]
+    ids: frozenset[str]
+    sections: tuple[Section, ...]
+    variants: tuple[Variant, ...]
+    summary: str          # first paragraph as plain text
+    words: int
+
+
+def _highlight(code: str, lang: str, attrs: str) -> str:
+    name = (lang or "").strip().split()[0] if (lang or "").strip() else ""
+    if not name:
+        return ""
+    try:
+        lexer = get_lexer_by_name(name)
+    except ClassNotFound:
+        return ""
+    body = pygments_highlight(code, lexer, _FORMATTER)
+    css_lang = escape(name, quote=True)
+    return f'<pre class="highlight"><code class="language-{css_lang}">{body}</code></pre>\n'
+
+
+def make_parser(config: SiteConfig) -> MarkdownIt:
+    options = {"html": True, "breaks": config.hard_breaks, "typographer": config.typographer,
+               "linkify": False}
+    if config.highlight:
+        options["highlight"] = _highlight
+    md = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
+    if config.typographer:
+        md.enable(["replacements", "smartquotes"])
+    md.use(footnote_plugin).use(tasklists_plugin, enabled=False)
+    return md
+
+
+def _known_name(text: str, names: dict[str, str]) -> str | None:
+    cleaned = re.sub(r"\s+", " ", text.strip().rstrip(":.").strip()).lower()
+    return names.get(cleaned)
+
+
+def _plain(children: list[Token] | None) -> str:
+    parts = []
+    for child in children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append(" ")
+        elif child.type == "image":
+            parts.append(_plain(child.children))
+    return "".join(parts)
+
+
+def _marker(children: list[Token], names: dict[str, str]) -> tuple[str, str, list[Token]] | None:
+    """A legacy ``***Problem***: text`` marker at the start of ``children``.
+
+    Returns the known name, the name as written, and the children after the marker.
+    """
+    items = [c for c in children if not (c.type == "text" and c.content == "")]
+    opens = 0
+    while opens < len(items) and items[opens].type in ("em_open", "strong_open"):
+        opens += 1
+    if not any(items[i].type == "strong_open" for i in range(opens)) or opens >= len(items):
+        return None
+    if items[opens].type != "text":
+        return None
+    written = items[opens].content
+    known = _known_name(written, names)
+    if known is None:
+        return None
+    closes = opens + 1
+    while closes < len(items) and items[closes].type in ("em_close", "strong_close") and closes - opens - 1 < opens:
+        closes += 1
+    if closes - opens - 1 != opens:
+        return None
+    rest = items[closes:]
+    colon = written.rstrip().endswith((":", "."))
+    if rest and rest[0].type == "text":
+        stripped = rest[0].content.lstrip()
+        if stripped.startswith(":"):
+            colon = True
+            stripped = stripped[1:].lstrip()
+        if not colon and stripped:
+            return None
+        first = Token("text", "", 0, content=stripped)
+        rest = ([first] if stripped else []) + rest[1:]
+    elif rest and not colon and rest[0].type not in ("softbreak", "hardbreak"):
+        return None
+    return known, written.strip().rstrip(":.").strip(), rest
+
+
+def _split_lines(children: list[Token]) -> list[list[Token]]:
+    lines: list[list[Token]] = [[]]
+    for child in children:
+        if child.type in ("softbreak", "hardbreak"):
+            lines.append([])
+        else:
+            lines[-1].append(child)
+    return lines
+
+
+def _legacy_sections(tokens: list[Token], names: dict[str, str]) -> list[Token]:
+    """Turn legacy marker paragraphs into level-2 headings plus a paragraph of the rest."""
+    result: list[Token] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if (token.type == "paragraph_open" and token.level == 0 and i + 2 < len(tokens)
+                and tokens[i + 1].type == "inline"):
+            inline = tokens[i + 1]
+            children = inline.children or []
+            lines = _split_lines(children)
+            if any(_marker(line, names) for line in lines):
+                start = token.map[0] if token.map else 0
+                # Group lines into segments: a marker line starts a new segment.
+                segments: list[tuple[int, list[list[Token]]]] = []
+                for number, line in enumerate(lines):
+                    if _marker(line, names) or not segments:
+                        segments.append((number, [line]))
+                    else:
+                        segments[-1][1].append(line)
+                for number, seg_lines in segments:
+                    line_map = [start + number, start + number + len(seg_lines)]
+                    marker = _marker(seg_lines[0], names)
+                    body_lines = seg_lines
+                    if marker:
+                        known, written, rest = marker
+                        h_open = Token("heading_open", "h2", 1, map=line_map, level=0, markup="##",
+                                       block=True)
+                        h_open.meta = {"legacy": True, "known": known}
+                        h_inline = Token("inline", "", 0, map=line_map, level=1, content=written,
+                                         children=[Token("text", "", 0, content=written)], block=True)
+                        h_close = Token("heading_close", "h2", -1, level=0, markup="##", block=True)
+                        result.extend([h_open, h_inline, h_close])
+                        body_lines = ([rest] if rest else []) + seg_lines[1:]
+                        body_lines = [b for b in body_lines if b] if not rest else body_lines
+                    if body_lines and any(body_lines):
+                        merged: list[Token] = []
+                        for k, line in enumerate(body_lines):
+                            if k:
+                                merged.append(Token("softbreak", "br", 0))
+                            merged.extend(line)
+                        p_open = Token("paragraph_open", "p", 1, map=line_map, level=0, block=True)
+                        p_inline = Token("inline", "", 0, map=line_map, level=1,
+                                         content=inline.content, children=merged, block=True)
+                        p_close = Token("paragraph_close", "p", -1, level=0, block=True)
+                        result.extend([p_open, p_inline, p_close])
+                i += 3
+                continue
+        result.append(token)
+        i += 1
+    return result
+
+
+def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text: str,
+            image: bool) -> tuple[int, int | None, int]:
+    """Line and column of a link inside ``block`` (the source lines of its block)."""
+    best = -1
+    for needle in (f"]({raw}", f"]( {raw}", f"](<{raw}>", f"]({href}", f"<{raw}>", f"[{text}]"):
+        if not needle.strip("[]()<> "):
+            continue
+        pos = block.find(needle, cursor)
+        if pos != -1 and (best == -1 or pos < best):
+            best = pos
+    if best == -1:
+        return block_line, None, cursor
+    if block[best] == "]":
+        start = block.rfind("[", 0, best + 1 - len(text) if text and best - len(text) > 0 else best)
+        start = block.rfind("[", 0, best) if start == -1 else start
+        if start > 0 and image and block[start - 1] == "!":
+            start -= 1
+        if start == -1:
+            start = best
+    else:
+        start = best
+    line = block_line + block.count("\n", 0, start)
+    line_start = block.rfind("\n", 0, start) + 1
+    return line, start - line_start + 1, best + 1
+
+
+def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
+          section_names: tuple[str, ...] = KNOWN_SECTIONS) -> Rendered:
+    """Parse one page body. ``body_line`` is the line of the body's first line in its file."""
+    names = {re.sub(r"\s+", " ", n).lower(): n for n in section_names}
+    env: dict = {}
+    tokens = md.parse(body, env)
+    if pattern:
+        tokens = _legacy_sections(tokens, names)
+    source_lines = body.split("\n")
+
+    used_ids: dict[str, int] = {}
+    headings: list[Heading] = []
+    links: list[Link] = []
+    sections: list[Section] = []
+    variants: list[Variant] = []
+    summary = ""
+    words = 0
+
+    current_map = [0, 1]
+    cursor_by_block: dict[int, int] = {}
+    section_open: dict | None = None
+    in_variants = False
+    pending_item: Token | None = None
+
+    def close_section() -> None:
+        nonlocal section_open
+        if section_open is not None:
+            sections.append(Section(
+                name=section_open["name"], known=section_open["known"], id=section_open["id"],
+                line=section_open["line"], column=section_open["column"],
+                empty=not section_open["content"], marker=section_open["marker"],
+                text=" ".join(section_open["text"]).strip()))
+        section_open = None
+
+    for index, token in enumerate(tokens):
+        if token.map:
+            current_map = token.map
+        if token.type == "heading_open":
+            inline = tokens[index + 1]
+            text = _plain(inline.children).strip()
+            hid = unique_id(heading_id(text), used_ids)
+            token.attrSet("id", hid)
+            level = int(token.tag[1])
+            line = body_line + (token.map[0] if token.map else current_map[0])
+            headings.append(Heading(level, text, hid, line))
+            if level <= 2:
+                close_section()
+                in_variants = False
+            if level == 2:
+                legacy = bool(token.meta.get("legacy")) if token.meta else False
+                known = token.meta.get("known") if legacy else _known_name(text, names)
+                raw_line = source_lines[token.map[0]] if token.map and token.map[0] < len(source_lines) else ""
+                column = len(raw_line) - len(raw_line.lstrip()) + 1
+                section_open = {"name": text, "known": known, "id": hid, "line": line,
+                                "column": column, "content": False, "text": [],
+                                "marker": "legacy" if legacy else "heading"}
+                in_variants = known == "Variants"
+            continue
+        if section_open is not None and token.type not in ("heading_close",) and not (
+                token.type == "inline" and index > 0 and tokens[index - 1].type == "heading_open"):
+            if token.nesting != -1:
+                section_open["content"] = True
+            if token.type == "inline":
+                section_open["text"].append(_plain(token.children))
+        if token.type == "list_item_open" and in_variants:
+            pending_item = token
+        if token.type == "inline":
+            children = token.children or []
+            plain = _plain(children)
+            if not (index > 0 and tokens[index - 1].type == "heading_open"):
+                words += len(plain.split())
+                if not summary and index > 0 and tokens[index - 1].type == "paragraph_open" \
+                        and tokens[index - 1].level == 0:
+                    summary = plain.strip()
+            if pending_item is not None:
+                meaningful = [c for c in children if not (c.type == "text" and not c.content.strip())]
+                if meaningful and meaningful[0].type == "strong_open":
+                    closing = next((k for k, c in enumerate(meaningful) if c.type == "strong_close"), None)
+                    name = _plain(meaningful[1:closing]).strip().rstrip(":.").strip()
+                    if name:
+                        vid = unique_id("variant-" + (slugify(name) or "item"), used_ids)
+                        pending_item.attrSet("id", vid)
+                        pending_item.attrJoin("class", "variant")
+                        line = body_line + (token.map[0] if token.map else current_map[0])
+                        variants.append(Variant(name, vid, line))
+                pending_item = None
+            block_map = token.map or current_map
+            block_key = block_map[0]
+            block_text = "\n".join(source_lines[block_map[0]:block_map[1]])
+            for child in children:
+                _collect_link(child, links, block_text, body_line + block_map[0], cursor_by_block, block_key)
+        elif token.type == "html_block":
+            _collect_html(token, links, body_line + (token.map or current_map)[0])
+
+    close_section()
+    html = md.renderer.render(tokens, md.options, env)
+    ids = frozenset(_HTML_ID.findall(html)) | {h.id for h in headings}
+    return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=ids,
+                    sections=tuple(sections), variants=tuple(variants), summary=summary, words=words)
+
+
+def _collect_link(child: Token, links: list[Link], block_text: str, block_line: int,
+                  cursors: dict[int, int], block_key: int) -> None:
+    if child.type == "link_open" or child.type == "image":
+        attr = "href" if child.type == "link_open" else "src"
+        value = child.attrGet(attr)
+        if value is None:
+            return
+        href = str(value)
+        decoded = unquote(href)
+        raw = child.info if child.info else decoded
+        text = _plain(child.children) if child.type == "image" else ""
+        cursor = cursors.get(block_key, 0)
+        line, column, cursor = _locate(block_text, block_line, cursor, href, decoded, text,
+                                       child.type == "image")
+        cursors[block_key] = cursor
+        number = len(links)
+        links.append(Link(number, decoded, href, line, column, text,
+                          "image" if child.type == "image" else "link"))
+        child.attrSet(attr, f"{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}")
+        child.meta = dict(child.meta or {}, original=href)
+    elif child.type == "html_inline":
+        _collect_html(child, links, block_line)
+    if child.children and child.type != "image":
+        for grandchild in child.children:
+            _collect_link(grandchild, links, block_text, block_line, cursors, block_key)
+
+
+def _collect_html(token: Token, links: list[Link], line: int) -> None:
+    def replace(match: re.Match) -> str:
+        value = match.group(3)
+        if value.startswith(PLACEHOLDER_OPEN):
+            return match.group(0)
+        number = len(links)
+        offset = token.content.count("\n", 0, match.start())
+        links.append(Link(number, unquote(value), value, line + offset, None, "", "html"))
+        return f"{match.group(1)}={match.group(2)}{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}{match.group(2)}"
+    token.content = _HTML_LINK.sub(replace, token.content)
+
+
+def fill_links(html: str, targets: list[str] | tuple[str, ...]) -> str:
+    """Write each link's final target (already HTML-escaped) into the placeholders of ``html``."""
+    def replace(match: re.Match) -> str:
+        number = int(match.group(1))
+        return targets[number] if number < len(targets) else ""
+    return _PLACEHOLDER.sub(replace, html)

@@ -1,0 +1,183 @@
+"""The pipeline, stage by stage: files -> load -> parse -> resolve -> validate -> site -> render.
+
+``run`` is what ``build``, ``check`` and ``serve`` all call. It reads the sources
+but writes nothing; the result holds every output file's bytes and every
+diagnostic. It never raises on bad input: failures become diagnostics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from .config import SiteConfig
+from .content import Page, SourceFile, discover, read_source
+from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
+from .links import Target, UrlIndex, build_index, resolve
+from .markdown import Rendered, make_parser, parse
+from .render import make_environment, render_all, theme_paths
+from .site import FIXED_URLS, Site, build_site, taxonomy_urls
+from .validate import check_slugs, validate_page
+
+
+@dataclass(frozen=True)
+class Result:
+    outputs: dict = field(hash=False)          # output path -> bytes
+    copies: dict = field(hash=False)           # output path -> source file to copy
+    diagnostics: tuple[Diagnostic, ...] = ()
+    pages: int = 0
+    site: Site | None = None
+
+
+def static_files(config: SiteConfig) -> tuple[dict[str, str], dict[str, Path]]:
+    """Non-Markdown files to publish: ``{source path: output URL}`` and ``{output path: file}``."""
+    urls: dict[str, str] = {}
+    copies: dict[str, Path] = {}
+    for static in reversed(theme_paths(config).static):
+        for path in sorted(static.rglob("*")):
+            if path.is_file():
+                out = "assets/" + path.relative_to(static).as_posix()
+                copies[out] = path
+    folders = ((config.static_dir, ""), (config.patterns_dir, "patterns/"), (config.handbook_dir, "handbook/"))
+    for folder, prefix in folders:
+        base = config.root / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            rel = path.relative_to(base).as_posix()
+            if not path.is_file() or path.suffix.lower() == ".md" or \
+                    any(part.startswith(".") for part in rel.split("/")):
+                continue
+            out = prefix + rel
+            urls[path.relative_to(config.root).as_posix()] = out
+            copies[out] = path
+    return urls, copies
+
+
+def git_dates(config: SiteConfig) -> dict[str, dt.date]:
+    """Last commit date of each content file, from one ``git log`` call; empty outside git."""
+    try:
+        proc = subprocess.run(
+            ["git", "-C", str(config.root), "log", "--format=%x00%cs", "--name-only", "--relative",
+             "--no-renames", "--", config.patterns_dir, config.handbook_dir],
+            capture_output=True, text=True, timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    if proc.returncode != 0:
+        return {}
+    dates: dict[str, dt.date] = {}
+    current = None
+    for line in proc.stdout.splitlines():
+        if line.startswith("\x00"):
+            try:
+                current = dt.date.fromisoformat(line[1:].strip())
+            except ValueError:
+                current = None
+        elif line.strip() and current is not None:
+            dates.setdefault(line.strip(), current)
+    return dates
+
+
+def load_pages(config: SiteConfig, sources: list[SourceFile]) -> tuple[list[Page], list[Diagnostic]]:
+    pages, diagnostics = [], []
+    for source in sources:
+        try:
+            page, found = read_source(config.root, source)
+        except Exception as exc:  # a bug of ours must not hide the other files
+            page, found = None, [make(source.path, None, None, "internal-error",
+                                      f"loading failed: {type(exc).__name__}: {exc}")]
+        diagnostics.extend(found)
+        if page is not None:
+            pages.append(page)
+    return pages, diagnostics
+
+
+def parse_pages(config: SiteConfig, pages: list[Page]) -> tuple[dict[str, Rendered], list[Diagnostic]]:
+    md = make_parser(config)
+    names = tuple(dict.fromkeys(("Also Known As", "Problem", "Context", "Solution", "Consequences",
+                                 "Variants") + tuple(config.required_sections)))
+    rendered: dict[str, Rendered] = {}
+    diagnostics = []
+    for page in pages:
+        try:
+            rendered[page.source] = parse(md, page.body, page.body_line, pattern=page.kind == "pattern",
+                                          section_names=names)
+        except Exception as exc:
+            diagnostics.append(make(page.source, None, None, "internal-error",
+                                    f"Markdown parsing failed: {type(exc).__name__}: {exc}"))
+            rendered[page.source] = Rendered("", (), (), frozenset(), (), (), "", 0)
+    return rendered, diagnostics
+
+
+def resolve_links(pages: list[Page], rendered: dict[str, Rendered], index: UrlIndex) -> dict[str, tuple[Target, ...]]:
+    return {page.source: tuple(resolve(link.href, page, index) for link in rendered[page.source].links)
+            for page in pages}
+
+
+def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
+        env: jinja2.Environment | None = None) -> Result:
+    sources = discover(config)
+    pages, diagnostics = load_pages(config, sources)
+    rendered, found = parse_pages(config, pages)
+    diagnostics += found
+
+    file_urls, copies = static_files(config)
+    generated = set(FIXED_URLS) | taxonomy_urls([p for p in pages if drafts or not p.is_draft])
+    index = build_index(pages, file_urls, generated, config.base_path)
+    targets = resolve_links(pages, rendered, index)
+    ids = {page.source: rendered[page.source].ids for page in pages}
+
+    for page in pages:
+        try:
+            diagnostics += validate_page(page, rendered[page.source], targets[page.source], index, ids, config)
+        except Exception as exc:
+            diagnostics.append(make(page.source, None, None, "internal-error",
+                                    f"validation failed: {type(exc).__name__}: {exc}"))
+    reserved = set(FIXED_URLS) - {"", "handbook/"}
+    diagnostics += check_slugs([p for p in pages if drafts or not p.is_draft], reserved)
+    diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
+
+    if not render:
+        return Result({}, {}, tuple(diagnostics), len(pages), None)
+
+    updated = git_dates(config)
+    site = build_site(config, pages, rendered, targets, updated, include_drafts=drafts)
+    outputs: dict[str, bytes] = {}
+    try:
+        outputs = render_all(site, env or make_environment(config))
+    except jinja2.TemplateSyntaxError as exc:
+        diagnostics.append(make(_template_path(config, exc.filename), exc.lineno, None, "template-error",
+                                f"template syntax error: {exc.message}"))
+    except jinja2.TemplateError as exc:
+        path, line = _template_location(config, exc)
+        diagnostics.append(make(path, line, None, "template-error", f"template error: {exc}"))
+    except Exception as exc:
+        path, line = _template_location(config, exc)
+        diagnostics.append(make(path, line, None, "internal-error",
+                                f"rendering failed: {type(exc).__name__}: {exc}"))
+    return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site)
+
+
+def _template_path(config: SiteConfig, filename: str | None) -> str:
+    if not filename:
+        return "themes"
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _template_location(config: SiteConfig, exc: BaseException) -> tuple[str, int | None]:
+    """The innermost template frame of a traceback: which template, which line."""
+    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        filename = frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt")):
+            return _template_path(config, filename), line
+    return "themes", None

@@ -1,0 +1,275 @@
+"""Rendering: the site model to output bytes with Jinja2. No file is read or written here
+beyond the template loader; the result is a mapping of output path to bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from typing import Callable
+
+import jinja2
+
+from .config import SiteConfig
+from .content import PATTERN, Page
+from .links import FILE, PAGE, URL, Target
+from .markdown import Rendered, fill_links
+from .site import NavNode, Site
+from .urls import output_file, relative_url
+
+BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
+if not BUILTIN_THEMES.is_dir():
+    BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
+
+
+@dataclass(frozen=True)
+class ThemePaths:
+    templates: tuple[Path, ...]
+    static: tuple[Path, ...]      # earlier folders win
+
+
+def theme_paths(config: SiteConfig) -> ThemePaths:
+    """Template and static folders in lookup order: the site's own, then the built-in theme."""
+    candidates = [config.root / "themes" / config.theme, BUILTIN_THEMES / config.theme]
+    if config.theme != "default":
+        candidates.append(BUILTIN_THEMES / "default")
+    seen = []
+    for folder in candidates:
+        if folder.is_dir() and folder not in seen:
+            seen.append(folder)
+    return ThemePaths(templates=tuple(f / "templates" for f in seen if (f / "templates").is_dir()),
+                      static=tuple(f / "static" for f in seen if (f / "static").is_dir()))
+
+
+def make_environment(config: SiteConfig) -> jinja2.Environment:
+    paths = theme_paths(config)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in paths.templates]),
+        autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["isodate"] = lambda d: d.isoformat() if d else ""
+    env.filters["longdate"] = lambda d: f"{d.day} {d.strftime('%B %Y')}" if d else ""
+    return env
+
+
+def _absolute(config: SiteConfig, url: str) -> str:
+    base = config.absolute_base
+    if base:
+        return base + url
+    return config.base_path + url
+
+
+def _hrefs(page: Page, rendered: Rendered, targets: tuple[Target, ...], built: set[str],
+           config: SiteConfig) -> list[str]:
+    hrefs = []
+    for link, target in zip(rendered.links, targets):
+        fragment = f"#{target.fragment}" if target.fragment is not None else ""
+        if target.kind == PAGE and target.page is not None:
+            if target.page.source == page.source and link.href.startswith("#"):
+                value = fragment
+            else:
+                value = relative_url(page.url, target.page.url) + fragment
+        elif target.kind in (FILE, URL) and target.url is not None:
+            value = relative_url(page.url, target.url) + fragment
+        else:
+            hrefs.append(link.raw if link.kind == "html" else escape(link.raw, quote=True))
+            continue
+        hrefs.append(escape(value, quote=True))
+    return hrefs
+
+
+def edit_url(config: SiteConfig, page: Page) -> str | None:
+    if not config.repo_url:
+        return None
+    if "{path}" in config.repo_url:
+        return config.repo_url.replace("{path}", page.source)
+    return f"{config.repo_url.rstrip('/')}/edit/{config.repo_branch}/{page.source}"
+
+
+def breadcrumbs(nav: NavNode, url: str) -> list[NavNode]:
+    trail: list[NavNode] = []
+
+    def walk(node: NavNode, path: list[NavNode]) -> bool:
+        if node.url == url:
+            trail.extend(path + [node])
+            return True
+        return any(walk(child, path + [node]) for child in node.children)
+
+    walk(nav, [])
+    return trail
+
+
+class Renderer:
+    """Renders every page kind; holds the environment and the site model, never writes."""
+
+    def __init__(self, site: Site, env: jinja2.Environment):
+        self.site = site
+        self.env = env
+        self.config = site.config
+        self.built = {p.source for p in site.pages}
+
+    def _context(self, url: str, title: str, *, absolute: bool = False, **extra) -> dict:
+        config = self.config
+
+        def url_for(target: str) -> str:
+            if absolute:
+                return config.base_path + target
+            return relative_url(url, target)
+
+        def page_url(page: Page) -> str:
+            return url_for(page.url)
+
+        return {
+            "site": config,
+            "site_model": self.site,
+            "url": url,
+            "title": title,
+            "url_for": url_for,
+            "page_url": page_url,
+            "canonical": _absolute(config, url),
+            "home": url_for(""),
+            "nav_sections": [
+                ("Patterns", "patterns/"), ("Tags", "tags/"), ("Handbook", "handbook/"),
+            ],
+            "search_enabled": config.search,
+            **extra,
+        }
+
+    def _render(self, template: str, context: dict) -> bytes:
+        return self.env.get_template(template).render(**context).encode("utf-8")
+
+    def body(self, page: Page) -> str:
+        rendered = self.site.rendered[page.source]
+        hrefs = _hrefs(page, rendered, self.site.targets.get(page.source, ()), self.built, self.config)
+        return fill_links(rendered.html, hrefs)
+
+    def pattern(self, page: Page) -> bytes:
+        prev_page, next_page = self.site.neighbours(page)
+        info = self.site.info[page.source]
+        return self._render("pattern.html", self._context(
+            page.url, page.title, page=page, content=self.body(page), info=info,
+            rendered=self.site.rendered[page.source],
+            categories=[self.site.category(c) for c in page.categories],
+            tags=[self.site.tag(t) for t in page.tags],
+            prev_page=prev_page, next_page=next_page,
+            backlinks=self.site.backlinks.get(page.source, ()),
+            outlinks=self.site.outlinks.get(page.source, ()),
+            edit_url=edit_url(self.config, page), updated=self.site.updated.get(page.source),
+        ))
+
+    def handbook(self, page: Page) -> bytes:
+        rendered = self.site.rendered[page.source]
+        toc = [h for h in rendered.headings if h.level in (2, 3)]
+        return self._render("handbook.html", self._context(
+            page.url, page.title, page=page, content=self.body(page), toc=toc,
+            nav=self.site.nav, trail=breadcrumbs(self.site.nav, page.url),
+            backlinks=self.site.backlinks.get(page.source, ()),
+            tags=[self.site.tag(t) for t in page.tags],
+            edit_url=edit_url(self.config, page), updated=self.site.updated.get(page.source),
+        ))
+
+    def handbook_index(self) -> bytes:
+        return self._render("handbook_index.html", self._context(
+            "handbook/", "Handbook", nav=self.site.nav, trail=[]))
+
+    def home(self) -> bytes:
+        recent = sorted((p for p in self.site.patterns if p.date), key=lambda p: (p.date, p.title),
+                        reverse=True)[:6]
+        return self._render("home.html", self._context(
+            "", self.config.title, recent=recent, categories=self.site.categories,
+            nav=self.site.nav))
+
+    def catalog(self) -> bytes:
+        letters: dict[str, list[Page]] = {}
+        for page in self.site.patterns:
+            letter = page.title[:1].upper() if page.title[:1].isalpha() else "#"
+            letters.setdefault(letter, []).append(page)
+        uncategorised = [p for p in self.site.patterns if not p.categories]
+        return self._render("catalog.html", self._context(
+            "patterns/", "Patterns", categories=self.site.categories, letters=sorted(letters.items()),
+            uncategorised=uncategorised, patterns=self.site.patterns))
+
+    def tags_index(self) -> bytes:
+        return self._render("tags.html", self._context("tags/", "Tags", taxa=self.site.tags,
+                                                       kind="tag"))
+
+    def categories_index(self) -> bytes:
+        return self._render("tags.html", self._context("categories/", "Categories",
+                                                       taxa=self.site.categories, kind="category"))
+
+    def taxon(self, taxon, kind: str) -> bytes:
+        label = "Tag" if kind == "tag" else "Category"
+        return self._render("taxon.html", self._context(
+            taxon.url, f"{label}: {taxon.name}", taxon=taxon, kind=kind))
+
+    def not_found(self) -> bytes:
+        return self._render("404.html", self._context("404.html", "Page not found", absolute=True))
+
+    def sitemap(self) -> bytes:
+        entries = []
+        fallback = max((p.date for p in self.site.pages if p.date), default=None)
+        for page in self.site.pages:
+            modified = self.site.updated.get(page.source) or page.date
+            entries.append((_absolute(self.config, page.url), modified))
+        listing = ["", "patterns/", "tags/", "categories/", "handbook/"]
+        listing += [t.url for t in self.site.tags] + [c.url for c in self.site.categories]
+        page_urls = {p.url for p in self.site.pages}
+        for url in listing:
+            if url not in page_urls:
+                entries.append((_absolute(self.config, url), fallback))
+        entries.sort()
+        return self._render("sitemap.xml", {"entries": entries})
+
+    def feed(self) -> bytes:
+        dated = sorted((p for p in self.site.patterns if p.date and not p.is_draft),
+                       key=lambda p: (p.date, p.title), reverse=True)[: self.config.feed_limit]
+        updated = dated[0].date if dated else dt.date(1970, 1, 1)
+        entries = [{"page": p, "url": _absolute(self.config, p.url),
+                    "summary": p.description or self.site.rendered[p.source].summary} for p in dated]
+        return self._render("feed.xml", {"site": self.config, "entries": entries, "updated": updated,
+                                         "self_url": _absolute(self.config, "feed.xml"),
+                                         "home_url": _absolute(self.config, "")})
+
+    def robots(self) -> bytes:
+        return (f"User-agent: *\nAllow: /\n\nSitemap: {_absolute(self.config, 'sitemap.xml')}\n").encode()
+
+
+def render_all(site: Site, env: jinja2.Environment,
+               only: Callable[[str], bool] | None = None) -> dict[str, bytes]:
+    """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL."""
+    renderer = Renderer(site, env)
+    jobs: list[tuple[str, Callable[[], bytes]]] = []
+    for page in site.pages:
+        if page.kind == PATTERN:
+            jobs.append((page.url, lambda p=page: renderer.pattern(p)))
+        else:
+            jobs.append((page.url, lambda p=page: renderer.handbook(p)))
+    page_urls = {p.url for p in site.pages}
+    if "handbook/" not in page_urls:
+        jobs.append(("handbook/", renderer.handbook_index))
+    if "" not in page_urls:
+        jobs.append(("", renderer.home))
+    jobs.append(("patterns/", renderer.catalog))
+    jobs.append(("tags/", renderer.tags_index))
+    jobs.append(("categories/", renderer.categories_index))
+    for taxon in site.tags:
+        jobs.append((taxon.url, lambda t=taxon: renderer.taxon(t, "tag")))
+    for taxon in site.categories:
+        jobs.append((taxon.url, lambda t=taxon: renderer.taxon(t, "category")))
+    jobs.append(("404.html", renderer.not_found))
+    jobs.append(("sitemap.xml", renderer.sitemap))
+    jobs.append(("feed.xml", renderer.feed))
+    jobs.append(("robots.txt", renderer.robots))
+    outputs: dict[str, bytes] = {}
+    for url, job in jobs:
+        if only is not None and not only(url):
+            continue
+        outputs[output_file(url)] = job()
+    return outputs
+

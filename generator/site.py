@@ -1,0 +1,187 @@
+"""The site model: everything the templates need, computed once from all pages.
+
+Pelican's lesson: gather everything first, then write. ``build_site`` is pure:
+pages, their parses and link targets in; tags, categories, backlinks, the
+handbook navigation and neighbours out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Mapping
+
+from .config import SiteConfig
+from .content import HANDBOOK, PATTERN, Page
+from .links import PAGE, Target
+from .markdown import Rendered
+from .patterns import PatternInfo, pattern_info
+from .urls import slugify
+
+# URLs the generator writes itself; a page may not take one of them.
+FIXED_URLS = ("", "patterns/", "patterns/map/", "patterns/a-z/", "tags/", "categories/", "handbook/",
+              "search/", "404.html", "sitemap.xml", "feed.xml", "robots.txt")
+
+
+@dataclass(frozen=True)
+class Taxon:
+    name: str
+    slug: str
+    url: str
+    pages: tuple[Page, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class NavNode:
+    title: str
+    url: str | None
+    page: Page | None
+    folder: str
+    children: tuple["NavNode", ...] = ()
+    order: int | None = None
+
+    def contains(self, url: str) -> bool:
+        return self.url == url or any(child.contains(url) for child in self.children)
+
+
+@dataclass(frozen=True)
+class Site:
+    config: SiteConfig
+    pages: tuple[Page, ...]
+    patterns: tuple[Page, ...]
+    handbook: tuple[Page, ...]
+    rendered: Mapping[str, Rendered] = field(hash=False)
+    info: Mapping[str, PatternInfo] = field(hash=False)
+    targets: Mapping[str, tuple[Target, ...]] = field(hash=False)
+    tags: tuple[Taxon, ...]
+    categories: tuple[Taxon, ...]
+    backlinks: Mapping[str, tuple[Page, ...]] = field(hash=False)
+    outlinks: Mapping[str, tuple[Page, ...]] = field(hash=False)
+    nav: NavNode
+    updated: Mapping[str, dt.date] = field(hash=False)
+
+    def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
+        if page.kind != PATTERN or page not in self.patterns:
+            return None, None
+        i = self.patterns.index(page)
+        prev_page = self.patterns[i - 1] if i > 0 else None
+        next_page = self.patterns[i + 1] if i + 1 < len(self.patterns) else None
+        return prev_page, next_page
+
+    def tag(self, name: str) -> Taxon | None:
+        slug = slugify(name)
+        return next((t for t in self.tags if t.slug == slug), None)
+
+    def category(self, name: str) -> Taxon | None:
+        slug = slugify(name)
+        return next((c for c in self.categories if c.slug == slug), None)
+
+
+def taxonomy_urls(pages: list[Page]) -> set[str]:
+    urls = set()
+    for page in pages:
+        for tag in page.tags:
+            urls.add(f"tags/{slugify(tag) or 'tag'}/")
+        for category in page.categories:
+            urls.add(f"categories/{slugify(category) or 'category'}/")
+    return urls
+
+
+def _sort_key(page: Page) -> tuple:
+    return (page.title.casefold(), page.source)
+
+
+def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping[str, str]) -> tuple[Taxon, ...]:
+    groups: dict[str, list[Page]] = defaultdict(list)
+    names: dict[str, str] = {}
+    for page in pages:
+        for name in getattr(page, attr):
+            slug = slugify(name) or prefix.rstrip("s")
+            groups[slug].append(page)
+            names.setdefault(slug, name)
+    lowered = {k.lower(): v for k, v in descriptions.items()}
+    return tuple(
+        Taxon(name=names[slug], slug=slug, url=f"{prefix}/{slug}/", pages=tuple(sorted(group, key=_sort_key)),
+              description=lowered.get(names[slug].lower(), ""))
+        for slug, group in sorted(groups.items())
+    )
+
+
+def _nav(handbook: tuple[Page, ...]) -> NavNode:
+    folders: dict[str, dict] = {}
+
+    def folder(path: str) -> dict:
+        if path not in folders:
+            folders[path] = {"index": None, "pages": [], "subfolders": set()}
+            if path:
+                parent = posixpath.dirname(path)
+                folder(parent)["subfolders"].add(path)
+        return folders[path]
+
+    folder("")
+    for page in handbook:
+        parent = posixpath.dirname(page.rel)
+        if page.is_index:
+            entry = folder(parent)
+            if entry["index"] is None or posixpath.basename(page.rel).lower() == "index.md":
+                entry["index"] = page
+        else:
+            folder(parent)["pages"].append(page)
+
+    def order_key(node: NavNode) -> tuple:
+        return (node.order if node.order is not None else 10**9, node.title.casefold(), node.folder)
+
+    def build(path: str) -> NavNode:
+        entry = folders[path]
+        index = entry["index"]
+        children = [NavNode(title=p.title, url=p.url, page=p, folder=path, order=p.order)
+                    for p in entry["pages"]]
+        children += [build(sub) for sub in entry["subfolders"]]
+        children.sort(key=order_key)
+        if index is not None:
+            title, url, order = index.title, index.url, index.order
+        else:
+            words = posixpath.basename(path).replace("-", " ").replace("_", " ")
+            title = words[:1].upper() + words[1:] if path else "Handbook"
+            url, order = None, None
+            if not path:
+                url = "handbook/"
+        return NavNode(title=title, url=url, page=index, folder=path, children=tuple(children), order=order)
+
+    return build("")
+
+
+def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Rendered],
+               targets: Mapping[str, tuple[Target, ...]], updated: Mapping[str, dt.date],
+               include_drafts: bool = False) -> Site:
+    built = tuple(sorted((p for p in pages if include_drafts or not p.is_draft), key=lambda p: p.source))
+    built_sources = {p.source for p in built}
+    patterns = tuple(sorted((p for p in built if p.kind == PATTERN), key=_sort_key))
+    handbook = tuple(p for p in built if p.kind == HANDBOOK)
+    info = {p.source: pattern_info(p, rendered[p.source]) for p in patterns}
+
+    outlinks: dict[str, list[Page]] = {}
+    back: dict[str, dict[str, Page]] = defaultdict(dict)
+    for page in built:
+        seen: dict[str, Page] = {}
+        for target in targets.get(page.source, ()):
+            if target.kind == PAGE and target.page is not None and target.page.source != page.source \
+                    and target.page.source in built_sources:
+                seen.setdefault(target.page.source, target.page)
+                back[target.page.source][page.source] = page
+        outlinks[page.source] = list(seen.values())
+
+    descriptions = dict(config.category_descriptions)
+    return Site(
+        config=config, pages=built, patterns=patterns, handbook=handbook, rendered=rendered, info=info,
+        targets=targets,
+        tags=_taxa(built, "tags", "tags", {}),
+        categories=_taxa(patterns, "categories", "categories", descriptions),
+        backlinks={src: tuple(sorted(pages_.values(), key=_sort_key)) for src, pages_ in back.items()},
+        outlinks={src: tuple(sorted(v, key=_sort_key)) for src, v in outlinks.items()},
+        nav=_nav(handbook),
+        updated=dict(updated),
+    )

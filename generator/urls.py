@@ -1,0 +1,72 @@
+"""Slugs, heading ids and relative URLs: small pure helpers shared by every stage."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import unicodedata
+from urllib.parse import quote
+
+_NON_WORD = re.compile(r"[^a-z0-9]+")
+_ID_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by hyphens: ``Café Chat`` -> ``cafe-chat``."""
+    normalized = unicodedata.normalize("NFKD", str(text))
+    ascii_text = normalized.encode("ascii", "ignore").decode("ascii").lower()
+    slug = _NON_WORD.sub("-", ascii_text).strip("-")
+    return slug
+
+
+def heading_id(text: str) -> str:
+    """A GitHub-style heading id: lower case, punctuation dropped, spaces to hyphens."""
+    lowered = text.strip().lower()
+    kept = _ID_DROP.sub("", lowered)
+    return kept.replace(" ", "-")
+
+
+def unique_id(base: str, used: dict[str, int]) -> str:
+    """De-duplicate ``base`` against ids already used on the page (``x``, ``x-1``, ``x-2``)."""
+    if not base:
+        base = "section"
+    if base not in used:
+        used[base] = 0
+        return base
+    while True:
+        used[base] += 1
+        candidate = f"{base}-{used[base]}"
+        if candidate not in used:
+            used[candidate] = 0
+            return candidate
+
+
+def relative_url(from_url: str, to_url: str, directory_links: bool = False) -> str:
+    """A relative link from the page at ``from_url`` to ``to_url``.
+
+    Both are site-relative paths without a leading slash: ``patterns/x/`` for a
+    page, ``assets/style.css`` for a file, ``""`` for the home page. Pages link
+    to ``.../index.html`` unless ``directory_links`` is set, so the site also
+    works opened from disk.
+    """
+    fragment = ""
+    if "#" in to_url:
+        to_url, fragment = to_url.split("#", 1)
+        fragment = "#" + fragment
+    base_dir = from_url if from_url.endswith("/") or from_url == "" else posixpath.dirname(from_url) + "/"
+    target = to_url
+    if (target.endswith("/") or target == "") and not directory_links:
+        target = target + "index.html"
+    rel = posixpath.relpath("/" + target, "/" + base_dir) if target else "."
+    if target.endswith("/") and not rel.endswith("/"):
+        rel += "/"
+    if rel == "./" or rel == ".":
+        rel = "./"
+    return quote(rel, safe="/.-_~!$&'()*+,;=:@%") + fragment
+
+
+def output_file(url: str) -> str:
+    """The file a page URL is written to: ``patterns/x/`` -> ``patterns/x/index.html``."""
+    if url == "" or url.endswith("/"):
+        return url + "index.html"
+    return url

@@ -1,0 +1,134 @@
+"""Validation: pure checks over loaded and parsed pages, returning diagnostics."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Mapping
+
+from .config import KNOWN_SECTIONS, SiteConfig
+from .content import HANDBOOK, PATTERN, Page
+from .diagnostics import Diagnostic, make
+from .links import BROKEN, FILE, PAGE, URL, Target, UrlIndex, suggest_anchor, suggest_page
+from .markdown import Rendered
+
+_ALWAYS_FINE_FRAGMENTS = {"", "top"}
+
+
+def check_fields(page: Page, config: SiteConfig) -> list[Diagnostic]:
+    required = config.pattern_required_fields if page.kind == PATTERN else config.handbook_required_fields
+    found = []
+    for name in required:
+        value = page.fields.get(name)
+        if value is None or (isinstance(value, (str, list)) and not value):
+            if name == "categories" and page.categories:
+                continue
+            found.append(make(page.source, 1, None, "field-missing",
+                              f"required field '{name}' is missing",
+                              f"add '{name}' to the page's header"))
+    return found
+
+
+def check_sections(page: Page, rendered: Rendered, config: SiteConfig) -> list[Diagnostic]:
+    if page.kind != PATTERN:
+        return []
+    found = []
+    seen: dict[str, int] = {}
+    required = {r.lower(): r for r in config.required_sections}
+    last_rank = -1
+    last_name = None
+    for section in rendered.sections:
+        key = (section.known or section.name).lower()
+        if key in seen:
+            found.append(make(page.source, section.line, section.column, "section-duplicate",
+                              f"section '{section.known or section.name}' appears twice",
+                              f"first at line {seen[key]}"))
+            continue
+        seen[key] = section.line
+        if key in required and section.empty:
+            found.append(make(page.source, section.line, section.column, "section-empty",
+                              f"section '{section.known or section.name}' has no content"))
+        if section.known in KNOWN_SECTIONS:
+            rank = KNOWN_SECTIONS.index(section.known)
+            if rank < last_rank:
+                found.append(make(page.source, section.line, section.column, "section-order",
+                                  f"section '{section.known}' comes after '{last_name}'",
+                                  "canonical order: " + ", ".join(KNOWN_SECTIONS)))
+            else:
+                last_rank, last_name = rank, section.known
+    for key, name in required.items():
+        if key not in seen:
+            found.append(make(page.source, 1, None, "section-missing",
+                              f"required section '{name}' is missing",
+                              f"add a '## {name}' heading or a '***{name}***:' paragraph"))
+    return found
+
+
+def check_links(page: Page, rendered: Rendered, targets: tuple[Target, ...], index: UrlIndex,
+                ids: Mapping[str, frozenset[str]]) -> list[Diagnostic]:
+    """Every cross-link and ``#anchor`` of one page must resolve."""
+    found = []
+    for link, target in zip(rendered.links, targets):
+        if target.kind == BROKEN:
+            kind = "file" if link.kind == "image" or not target.written.lower().endswith((".md", ".html", "/")) \
+                and "." in target.written.rsplit("/", 1)[-1] else "page"
+            suggestion = suggest_page(target.written, page, index)
+            hint = f"did you mean '{suggestion}'?" if suggestion else None
+            found.append(make(page.source, link.line, link.column, "link-broken",
+                              f"no {kind} '{target.written}'", hint))
+            continue
+        if target.kind == PAGE and target.page is not None:
+            other = target.page
+            if target.fragment is not None and target.fragment not in _ALWAYS_FINE_FRAGMENTS:
+                other_ids = ids.get(other.source, frozenset())
+                if target.fragment not in other_ids:
+                    same = other.source == page.source
+                    close = suggest_anchor(target.fragment, other_ids)
+                    hint = f"did you mean '#{close}'?" if close else None
+                    if same and target.fragment in index.slugs and close is None:
+                        hint = f"did you mean the page '{target.fragment}.md'?"
+                    where = "this page" if same else f"'{other.source}'"
+                    found.append(make(page.source, link.line, link.column, "link-anchor",
+                                      f"no heading or id '#{target.fragment}' in {where}", hint))
+            if other.is_draft and not page.is_draft and other.source != page.source:
+                found.append(make(page.source, link.line, link.column, "link-draft",
+                                  f"published page links to draft '{other.source}'",
+                                  "publish the target or remove the link"))
+    return found
+
+
+def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnostic]:
+    """Two pages must not write the same URL, nor take a generated page's URL."""
+    by_url: dict[str, list[Page]] = defaultdict(list)
+    for page in pages:
+        by_url[page.url].append(page)
+    reserved_set = set(reserved)
+    found = []
+    for url, group in sorted(by_url.items()):
+        group.sort(key=lambda p: p.source)
+        if len(group) > 1:
+            for other in group[1:]:
+                found.append(make(other.source, other.line_of("slug") or 1, None, "slug-duplicate",
+                                  f"'{other.source}' and '{group[0].source}' would both write /{url}",
+                                  "set a different 'slug' or rename the file"))
+        if url in reserved_set:
+            found.append(make(group[0].source, group[0].line_of("slug") or 1, None, "slug-duplicate",
+                              f"'{group[0].source}' would overwrite the generated page /{url}",
+                              "set a different 'slug' or rename the file"))
+    return found
+
+
+def check_owner(page: Page) -> list[Diagnostic]:
+    if page.kind == HANDBOOK and not page.owner:
+        return [make(page.source, 1, None, "owner-missing", "handbook page has no 'maintainedBy' owner",
+                     "add 'maintainedBy' to the header or a <meta name=\"maintainedBy\" value=\"...\"> tag")]
+    return []
+
+
+def validate_page(page: Page, rendered: Rendered, targets: tuple[Target, ...], index: UrlIndex,
+                  ids: Mapping[str, frozenset[str]], config: SiteConfig) -> list[Diagnostic]:
+    return (check_fields(page, config) + check_sections(page, rendered, config)
+            + check_links(page, rendered, targets, index, ids) + check_owner(page))
+
+
+__all__ = ["check_fields", "check_sections", "check_links", "check_slugs", "check_owner",
+           "validate_page", "FILE", "URL"]

@@ -1,0 +1,120 @@
+"""Writing: put a finished site into the output folder atomically.
+
+The new site is assembled in a temporary folder beside the output and swapped
+in with renames, so a reader or a failed build never sees a half-written
+folder. Files whose bytes did not change are hard-linked from the previous
+output, keeping their modification time. Nothing outside the output folder is
+ever deleted.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Callable, Mapping
+
+
+class OutputError(Exception):
+    pass
+
+
+def check_output_folder(output: Path, root: Path, protected: list[Path]) -> None:
+    """Refuse an output folder that is, or contains, the site root or its content."""
+    output = output.resolve()
+    root = root.resolve()
+    if output == root or output in root.parents or output == Path(output.anchor):
+        raise OutputError(f"refusing to use '{output}' as the output folder: it contains the site root")
+    for folder in protected:
+        folder = folder.resolve()
+        if folder == output or output in folder.parents or folder in output.parents:
+            raise OutputError(f"refusing to use '{output}' as the output folder: it overlaps '{folder}'")
+
+
+def _same_bytes(path: Path, data: bytes) -> bool:
+    try:
+        if path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        sa, sb = a.stat(), b.stat()
+        if sa.st_size != sb.st_size:
+            return False
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def _reuse_or_write(target: Path, previous: Path, data: bytes) -> bool:
+    """Link the previous file when its bytes are equal; else write. True when written anew."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if _same_bytes(previous, data):
+        try:
+            os.link(previous, target)
+            return False
+        except OSError:
+            shutil.copy2(previous, target)
+            return False
+    target.write_bytes(data)
+    return True
+
+
+def write_site(output: Path, outputs: Mapping[str, bytes], copies: Mapping[str, Path],
+               validate: Callable[[Path], bool] | None = None) -> int:
+    """Write the site into ``output`` atomically; returns how many files changed.
+
+    ``validate`` may inspect the finished temporary folder before it is swapped
+    in; when it returns False the previous output is left exactly as it was.
+    """
+    output = output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.new-", dir=output.parent))
+    changed = 0
+    try:
+        for rel, data in outputs.items():
+            changed += _reuse_or_write(staging / rel, output / rel, data)
+        for rel, source in copies.items():
+            if rel in outputs:
+                continue
+            target = staging / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            previous = output / rel
+            if _same_file(previous, source):
+                try:
+                    os.link(previous, target)
+                    continue
+                except OSError:
+                    pass
+            shutil.copy2(source, target)
+            changed += 1
+        if validate is not None and not validate(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+            return -1
+        _swap(staging, output)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return changed
+
+
+def _swap(staging: Path, output: Path) -> None:
+    if not output.exists():
+        os.rename(staging, output)
+        return
+    if not output.is_dir() or output.is_symlink():
+        raise OutputError(f"output path '{output}' exists and is not a folder")
+    retired = Path(tempfile.mkdtemp(prefix=f".{output.name}.old-", dir=output.parent))
+    retired.rmdir()
+    os.rename(output, retired)
+    try:
+        os.rename(staging, output)
+    except OSError:
+        os.rename(retired, output)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)
