@@ -120,19 +120,22 @@ def resolve_links(pages: list[Page], rendered: dict[str, Rendered], index: UrlIn
             for page in pages}
 
 
-def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
-        env: jinja2.Environment | None = None) -> Result:
-    sources = discover(config)
-    pages, diagnostics = load_pages(config, sources)
-    rendered, found = parse_pages(config, pages)
-    diagnostics += found
+@dataclass(frozen=True)
+class Analysis:
+    """What the whole-site stages know after loading and parsing: links resolved, problems found."""
+    index: UrlIndex
+    targets: dict = field(hash=False)          # source -> tuple of link targets
+    diagnostics: tuple[Diagnostic, ...] = ()
 
-    file_urls, copies = static_files(config)
+
+def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered], file_urls: dict[str, str],
+            *, drafts: bool = False) -> Analysis:
+    """Resolve every link and validate every page. Cheap: no parsing, no I/O."""
     generated = set(FIXED_URLS) | taxonomy_urls([p for p in pages if drafts or not p.is_draft])
     index = build_index(pages, file_urls, generated, config.base_path)
     targets = resolve_links(pages, rendered, index)
     ids = {page.source: rendered[page.source].ids for page in pages}
-
+    diagnostics: list[Diagnostic] = []
     for page in pages:
         try:
             diagnostics += validate_page(page, rendered[page.source], targets[page.source], index, ids, config)
@@ -141,26 +144,43 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
                                     f"validation failed: {type(exc).__name__}: {exc}"))
     reserved = set(FIXED_URLS) - {"", "handbook/"}
     diagnostics += check_slugs([p for p in pages if drafts or not p.is_draft], reserved)
-    diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
+    return Analysis(index, targets, tuple(diagnostics))
 
+
+def render_site(site: Site, env: jinja2.Environment | None = None,
+                only=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """Render the site model; template and rendering failures become diagnostics."""
+    config = site.config
+    try:
+        return render_all(site, env or make_environment(config), only), []
+    except jinja2.TemplateSyntaxError as exc:
+        return {}, [make(_template_path(config, exc.filename), exc.lineno, None, "template-error",
+                         f"template syntax error: {exc.message}")]
+    except jinja2.TemplateError as exc:
+        path, line = _template_location(config, exc)
+        return {}, [make(path, line, None, "template-error", f"template error: {exc}")]
+    except Exception as exc:
+        path, line = _template_location(config, exc)
+        return {}, [make(path, line, None, "internal-error", f"rendering failed: {type(exc).__name__}: {exc}")]
+
+
+def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
+        env: jinja2.Environment | None = None) -> Result:
+    """The whole pipeline from the files on disk to every output file's bytes."""
+    sources = discover(config)
+    pages, diagnostics = load_pages(config, sources)
+    rendered, found = parse_pages(config, pages)
+    diagnostics += found
+    file_urls, copies = static_files(config)
+    analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
+    diagnostics += analysis.diagnostics
+    diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
     if not render:
         return Result({}, {}, tuple(diagnostics), len(pages), None)
 
-    updated = git_dates(config)
-    site = build_site(config, pages, rendered, targets, updated, include_drafts=drafts)
-    outputs: dict[str, bytes] = {}
-    try:
-        outputs = render_all(site, env or make_environment(config))
-    except jinja2.TemplateSyntaxError as exc:
-        diagnostics.append(make(_template_path(config, exc.filename), exc.lineno, None, "template-error",
-                                f"template syntax error: {exc.message}"))
-    except jinja2.TemplateError as exc:
-        path, line = _template_location(config, exc)
-        diagnostics.append(make(path, line, None, "template-error", f"template error: {exc}"))
-    except Exception as exc:
-        path, line = _template_location(config, exc)
-        diagnostics.append(make(path, line, None, "internal-error",
-                                f"rendering failed: {type(exc).__name__}: {exc}"))
+    site = build_site(config, pages, rendered, analysis.targets, git_dates(config), include_drafts=drafts)
+    outputs, found = render_site(site, env)
+    diagnostics += found
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site)
 
 
