@@ -60,6 +60,11 @@ def _config(args: argparse.Namespace, console: Console) -> SiteConfig | None:
         config = config.with_overrides(output_dir=str(out_path))
     if getattr(args, "no_search", False):
         config = config.with_overrides(search=False)
+    elif config.search and args.command in ("build", "serve"):
+        from .search import available
+        if not available():
+            console.note("note: search is off because Pagefind is not installed (pip install 'pagefind[bin]')")
+            config = config.with_overrides(search=False)
     return config
 
 

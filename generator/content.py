@@ -54,6 +54,7 @@ class Page:
     order: int | None = None
     fields: dict = field(default_factory=dict, hash=False, compare=False)
     field_lines: dict = field(default_factory=dict, hash=False, compare=False)
+    header_ok: bool = True       # False when the header could not be read at all
 
     @property
     def is_draft(self) -> bool:
@@ -282,6 +283,7 @@ def load(source: SourceFile, text: str) -> tuple[Page, list[Diagnostic]]:
         tags=tuple(dict.fromkeys(tags)), categories=tuple(dict.fromkeys(categories)),
         description=description, status=status, aliases=tuple(aliases), owner=owner,
         order=order, fields=fields, field_lines=lines,
+        header_ok=not (header.style == "yaml" and header.diagnostics),
     )
     return page, diagnostics
 

@@ -36,6 +36,17 @@ JBAKE_LIST_KEYS = frozenset({"tags", "categories", "aliases"})
 _yaml_handler = YAMLHandler()
 
 
+class _Loader(yaml.SafeLoader):
+    """Safe YAML without implicit timestamps: dates stay text until the date field is checked,
+    so an impossible date is a field diagnostic on its own line, not a failed header."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
 @dataclass(frozen=True)
 class Header:
     style: str                      # "yaml", "jbake" or "none"
@@ -64,7 +75,7 @@ def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
         if match:
             key_lines.setdefault(match.group(1).strip("'\""), number)
     try:
-        data = _yaml_handler.load(source) if source.strip() else {}
+        data = _yaml_handler.load(source, Loader=_Loader) if source.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1

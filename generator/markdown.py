@@ -239,14 +239,13 @@ def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text:
     if best == -1:
         return block_line, None, cursor
     if block[best] == "]":
-        start = block.rfind("[", 0, best + 1 - len(text) if text and best - len(text) > 0 else best)
-        start = block.rfind("[", 0, best) if start == -1 else start
-        if start > 0 and image and block[start - 1] == "!":
-            start -= 1
+        start = block.rfind("[", 0, best)
         if start == -1:
             start = best
     else:
         start = best
+    if image and 0 < start < len(block) and block[start] == "[" and block[start - 1] == "!":
+        start -= 1
     line = block_line + block.count("\n", 0, start)
     line_start = block.rfind("\n", 0, start) + 1
     return line, start - line_start + 1, best + 1

@@ -42,3 +42,32 @@ def pattern_info(page: Page, rendered: Rendered) -> PatternInfo:
 
 def canonical_order(name: str) -> int:
     return KNOWN_SECTIONS.index(name) if name in KNOWN_SECTIONS else -1
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    name: str
+    kind: str              # "pattern", "alias" or "variant"
+    page: Page
+    anchor: str = ""       # fragment within the page, for variants
+
+
+def a_to_z(patterns: tuple[Page, ...] | list[Page], info: dict[str, PatternInfo]) -> list[tuple[str, list[IndexEntry]]]:
+    """Every pattern name, alias and variant name, grouped by first letter."""
+    entries: list[IndexEntry] = []
+    for page in patterns:
+        entries.append(IndexEntry(page.title, "pattern", page))
+        details = info.get(page.source)
+        if details is None:
+            continue
+        for alias in details.aliases:
+            entries.append(IndexEntry(alias, "alias", page))
+        for variant in details.variants:
+            entries.append(IndexEntry(variant.name, "variant", page, variant.id))
+    entries.sort(key=lambda e: (e.name.casefold(), e.kind != "pattern", e.page.title.casefold(), e.page.source))
+    groups: dict[str, list[IndexEntry]] = {}
+    for entry in entries:
+        first = entry.name.lstrip("\"'“‘(")[:1].upper()
+        letter = first if first.isalpha() and first.isascii() else "#"
+        groups.setdefault(letter, []).append(entry)
+    return sorted(groups.items(), key=lambda item: (item[0] == "#", item[0]))

@@ -16,6 +16,8 @@ from .config import SiteConfig
 from .content import PATTERN, Page
 from .links import FILE, PAGE, URL, Target
 from .markdown import Rendered, fill_links
+from .pattern_map import layout
+from .patterns import a_to_z
 from .site import NavNode, Site
 from .urls import output_file, relative_url
 
@@ -159,7 +161,8 @@ class Renderer:
             tags=[self.site.tag(t) for t in page.tags],
             prev_page=prev_page, next_page=next_page,
             backlinks=self.site.backlinks.get(page.source, ()),
-            outlinks=self.site.outlinks.get(page.source, ()),
+            outlinks=tuple(p for p in self.site.outlinks.get(page.source, ()) if p.kind == PATTERN),
+            inlinks=tuple(p for p in self.site.backlinks.get(page.source, ()) if p.kind == PATTERN),
             edit_url=edit_url(self.config, page), updated=self.site.updated.get(page.source),
         ))
 
@@ -194,6 +197,20 @@ class Renderer:
         return self._render("catalog.html", self._context(
             "patterns/", "Patterns", categories=self.site.categories, letters=sorted(letters.items()),
             uncategorised=uncategorised, patterns=self.site.patterns))
+
+    def a_to_z(self) -> bytes:
+        groups = a_to_z(self.site.patterns, self.site.info)
+        return self._render("a_z.html", self._context("patterns/a-z/", "Patterns A to Z", groups=groups))
+
+    def pattern_map(self) -> bytes:
+        outlinks = {src: tuple(p for p in pages if p.kind == PATTERN)
+                    for src, pages in self.site.outlinks.items()}
+        drawing = layout(self.site.patterns, outlinks)
+        return self._render("map.html", self._context("patterns/map/", "Pattern map", map=drawing,
+                                                      outlinks=outlinks))
+
+    def search(self) -> bytes:
+        return self._render("search.html", self._context("search/", "Search"))
 
     def tags_index(self) -> bytes:
         return self._render("tags.html", self._context("tags/", "Tags", taxa=self.site.tags,
@@ -256,6 +273,10 @@ def render_all(site: Site, env: jinja2.Environment,
     if "" not in page_urls:
         jobs.append(("", renderer.home))
     jobs.append(("patterns/", renderer.catalog))
+    jobs.append(("patterns/a-z/", renderer.a_to_z))
+    jobs.append(("patterns/map/", renderer.pattern_map))
+    if site.config.search:
+        jobs.append(("search/", renderer.search))
     jobs.append(("tags/", renderer.tags_index))
     jobs.append(("categories/", renderer.categories_index))
     for taxon in site.tags:

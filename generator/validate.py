@@ -104,7 +104,7 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
     reserved_set = set(reserved)
     found = []
     for url, group in sorted(by_url.items()):
-        group.sort(key=lambda p: p.source)
+        group.sort(key=lambda p: ("slug" in p.fields, p.source))
         if len(group) > 1:
             for other in group[1:]:
                 found.append(make(other.source, other.line_of("slug") or 1, None, "slug-duplicate",
@@ -126,8 +126,10 @@ def check_owner(page: Page) -> list[Diagnostic]:
 
 def validate_page(page: Page, rendered: Rendered, targets: tuple[Target, ...], index: UrlIndex,
                   ids: Mapping[str, frozenset[str]], config: SiteConfig) -> list[Diagnostic]:
-    return (check_fields(page, config) + check_sections(page, rendered, config)
-            + check_links(page, rendered, targets, index, ids) + check_owner(page))
+    # A header that could not be read at all already has its diagnostic; missing fields and
+    # sections would only repeat it.
+    structure = check_fields(page, config) + check_sections(page, rendered, config) if page.header_ok else []
+    return structure + check_links(page, rendered, targets, index, ids) + check_owner(page)
 
 
 __all__ = ["check_fields", "check_sections", "check_links", "check_slugs", "check_owner",

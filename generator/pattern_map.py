@@ -1,0 +1,122 @@
+"""The pattern map: a deterministic layout of patterns and their cross-links.
+
+Patterns sit on a circle, grouped by their first category and sorted by title
+within it, so related patterns are neighbours and the same catalog always gives
+the same picture. Each cross-link between two patterns is one edge, drawn as a
+curve bending toward the centre. The template turns the layout into inline SVG.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .content import Page
+
+# Colour-blind-safe palette (Okabe-Ito), dark enough for text contrast on white.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#a04000", "#555555")
+NODE_RADIUS = 7
+LABEL_GAP = 12
+CHAR_WIDTH = 7.2          # average label width per character at 13px
+MIN_SPACING = 26          # px along the circle between two node centres
+
+
+@dataclass(frozen=True)
+class MapNode:
+    page: Page
+    x: float
+    y: float
+    category: str
+    color: str
+    label_x: float
+    label_y: float
+    anchor: str           # "start" or "end"
+
+
+@dataclass(frozen=True)
+class MapEdge:
+    source: str           # page source paths, source < target
+    target: str
+    path: str             # SVG path data
+    mutual: bool          # both pages link to each other
+
+
+@dataclass(frozen=True)
+class MapLegend:
+    category: str
+    color: str
+    count: int
+
+
+@dataclass(frozen=True)
+class PatternMap:
+    width: float
+    height: float
+    nodes: tuple[MapNode, ...]
+    edges: tuple[MapEdge, ...]
+    legend: tuple[MapLegend, ...]
+
+
+def _fmt(value: float) -> str:
+    text = f"{value:.1f}"
+    return "0.0" if text == "-0.0" else text
+
+
+def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page, ...]]) -> PatternMap:
+    """Place every pattern and draw every cross-link once. ``links``: source -> pages it links to."""
+    ordered_categories: list[str] = []
+    for page in sorted(patterns, key=lambda p: (p.categories[0].casefold() if p.categories else "~",)):
+        category = page.categories[0] if page.categories else "Uncategorised"
+        if category not in ordered_categories:
+            ordered_categories.append(category)
+    colors = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(ordered_categories)}
+    grouped = sorted(patterns, key=lambda p: (ordered_categories.index(p.categories[0] if p.categories
+                                                                        else "Uncategorised"),
+                                              p.title.casefold(), p.source))
+    count = len(grouped)
+    longest = max((len(p.title) for p in grouped), default=10)
+    # Leave a gap between category groups: one empty slot per group.
+    slots = count + len(ordered_categories)
+    radius = max(150.0, slots * MIN_SPACING / (2 * math.pi))
+    margin = LABEL_GAP + NODE_RADIUS + longest * CHAR_WIDTH + 10
+    width = height = 2 * (radius + margin)
+    cx = cy = width / 2
+
+    nodes: list[MapNode] = []
+    positions: dict[str, tuple[float, float]] = {}
+    slot = 0
+    previous = None
+    for page in grouped:
+        category = page.categories[0] if page.categories else "Uncategorised"
+        if previous is not None and category != previous:
+            slot += 1
+        previous = category
+        angle = -math.pi / 2 + 2 * math.pi * slot / slots
+        slot += 1
+        x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+        right = math.cos(angle) >= -1e-9
+        lx = cx + (radius + NODE_RADIUS + LABEL_GAP) * math.cos(angle)
+        ly = cy + (radius + NODE_RADIUS + LABEL_GAP) * math.sin(angle) + 4
+        nodes.append(MapNode(page, round(x, 1), round(y, 1), category, colors[category],
+                             round(lx, 1), round(ly, 1), "start" if right else "end"))
+        positions[page.source] = (x, y)
+
+    pairs: dict[tuple[str, str], int] = {}
+    for source, targets in links.items():
+        if source not in positions:
+            continue
+        for target in targets:
+            if target.source == source or target.source not in positions:
+                continue
+            key = (min(source, target.source), max(source, target.source))
+            pairs[key] = pairs.get(key, 0) | (1 if source == key[0] else 2)
+    edges = []
+    for (a, b), direction in sorted(pairs.items()):
+        (x1, y1), (x2, y2) = positions[a], positions[b]
+        mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+        qx, qy = cx + (mx - cx) * 0.25, cy + (my - cy) * 0.25
+        path = f"M{_fmt(x1)} {_fmt(y1)} Q{_fmt(qx)} {_fmt(qy)} {_fmt(x2)} {_fmt(y2)}"
+        edges.append(MapEdge(a, b, path, direction == 3))
+
+    legend = tuple(MapLegend(c, colors[c], sum(1 for n in nodes if n.category == c)) for c in ordered_categories)
+    return PatternMap(round(width, 1), round(height, 1), tuple(nodes), tuple(edges), legend)

@@ -1,0 +1,369 @@
+"""End-to-end: the real CLI builds small sites; the HTML is read back with BeautifulSoup."""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from conftest import pattern, run_cli, soup
+
+LEGACY = """\
+title=Partner Summit
+date=2023-02-20
+type=page
+tags=devrel, events
+status=published
+description=Bring partners together once a year.
+~~~~~~
+*Social, Budget*
+
+A yearly gathering of partners.
+
+***Also Known As***: Partner Day; "Summit" (the short name)
+
+***Problem***: Partners drift apart from the roadmap. See [the check-in](customer-check-in.html#solution).
+
+***Context***: You have a dozen partners.
+
+***Solution***: Invite them to one day of talks.
+
+A second solution paragraph.
+
+***Consequences***: Partners feel heard.
+
+***Variants***:
+
+* **Virtual Summit**: Held online.
+* **Regional Summit.** Held in each region.
+"""
+
+MODERN_EQUIVALENT = """\
+---
+title: Partner Summit Modern
+date: 2023-02-21
+tags: [devrel, events]
+categories: [Social, Budget]
+description: Bring partners together once a year.
+---
+A yearly gathering of partners.
+
+## Also Known As
+
+Partner Day; "Summit" (the short name)
+
+## Problem
+
+Partners drift apart from the roadmap. See [the check-in](customer-check-in.md#solution).
+
+## Context
+
+You have a dozen partners.
+
+## Solution
+
+Invite them to one day of talks.
+
+A second solution paragraph.
+
+## Consequences
+
+Partners feel heard.
+
+## Variants
+
+* **Virtual Summit**: Held online.
+* **Regional Summit.** Held in each region.
+"""
+
+
+def sample_files() -> dict[str, str]:
+    return {
+        "site.toml": """
+            title = "Test Catalog"
+            base_url = "https://example.org/devrel/"
+            repo_url = "https://example.org/repo"
+        """,
+        "content/patterns/customer-check-in.md": pattern(
+            "Customer Check-In", tags="[devrel, feedback]", categories="[Social]",
+            body_extra="See [the handbook](../handbook/support/escalation.md#when-to-escalate) and "
+                       "[summit](partner-summit.md) and [café](cafe-chat.md).\n"),
+        "content/patterns/partner-summit.md": LEGACY,
+        "content/patterns/partner-summit-modern.md": MODERN_EQUIVALENT,
+        "content/patterns/cafe-chat.md": pattern("Café Chat", tags="devrel, coffee", categories="[Social]",
+                                                 extra_header="slug: Café Chat\n"),
+        "content/patterns/xss.md": pattern("Demo <script>alert(1)</script>", categories="[Code]",
+                                           date="2023-06-01", sections={
+                                               "Problem": "p", "Context": "c", "Solution": "s",
+                                               "Consequences": "c"}),
+        "content/patterns/secret.md": pattern("Secret Draft", status="draft", categories="[Writing]",
+                                              tags="[hidden-tag]"),
+        "content/handbook/index.md": """
+            ---
+            title: The Handbook
+            maintainedBy: lead
+            ---
+            # The Handbook
+
+            Start with [support](support/index.md).
+        """,
+        "content/handbook/support/index.md": """
+            # Support
+
+            How we support customers.
+
+            <meta name="maintainedBy" value="sam">
+            <meta name="title" value="Support Process">
+        """,
+        "content/handbook/support/escalation.md": """
+            ---
+            order: 1
+            maintainedBy: alex
+            ---
+            # Escalation
+
+            ## When to escalate
+
+            Escalate [early](../index.md).
+
+            ## When to escalate
+
+            Twice, to test de-duplication.
+
+            ### Code
+
+            ```python
+            def escalate(ticket):
+                return ticket.priority > 2
+            ```
+
+            | Level | Time |
+            |-------|------|
+            | P1 | 1 h |
+
+            - [x] done item
+            - [ ] open item
+
+            ~~gone~~ and a footnote[^1].
+
+            [^1]: The footnote.
+        """,
+        "content/handbook/support/after-hours.md": """
+            ---
+            title: After Hours
+            order: 0
+            ---
+            Nothing special here.
+        """,
+        "content/handbook/support/zeta.md": "Untitled page body.\n",
+    }
+
+
+def build(site_factory, files=None, *args) -> tuple[Path, object]:
+    root = site_factory(files or sample_files())
+    result = run_cli("build", "--root", str(root), "--no-search", *args)
+    return root, result
+
+
+def test_every_contract_url_exists(site):
+    root, result = build(site)
+    assert result.code == 0, result.out + result.err
+    out = root / "build"
+    for rel in [
+        "index.html", "patterns/index.html", "patterns/customer-check-in/index.html",
+        "patterns/partner-summit/index.html", "patterns/cafe-chat/index.html", "tags/index.html",
+        "tags/devrel/index.html", "tags/coffee/index.html", "categories/social/index.html",
+        "categories/budget/index.html", "handbook/index.html", "handbook/support/index.html",
+        "handbook/support/escalation/index.html", "handbook/support/after-hours/index.html",
+        "sitemap.xml", "feed.xml", "404.html", "robots.txt", "assets/style.css",
+    ]:
+        assert (out / rel).is_file(), rel
+
+
+def test_pattern_sections_ids_and_metadata(site):
+    root, result = build(site)
+    page = soup(root / "build/patterns/customer-check-in/index.html")
+    ids = [h2.get("id") for h2 in page.select("article .prose h2")]
+    assert ids[:4] == ["problem", "context", "solution", "consequences"]
+    assert page.select_one("h1").get_text() == "Customer Check-In"
+    tag_links = {a.get_text(): a["href"] for a in page.select("a[rel=tag]")}
+    assert tag_links == {"devrel": "../../tags/devrel/index.html", "feedback": "../../tags/feedback/index.html"}
+    assert page.select_one("time")["datetime"] == "2024-01-02"
+    assert page.select_one("title").get_text() == "Customer Check-In | Test Catalog"
+    assert page.select_one("link[rel=canonical]")["href"] == \
+        "https://example.org/devrel/patterns/customer-check-in/"
+
+
+def _section_texts(page) -> dict[str, str]:
+    texts = {}
+    for h2 in page.select("article .prose h2"):
+        parts = []
+        for sibling in h2.find_next_siblings():
+            if sibling.name == "h2":
+                break
+            parts.append(sibling.get_text(" ", strip=True))
+        texts[h2["id"]] = " ".join(parts)
+    return texts
+
+
+def test_legacy_page_renders_like_modern(site):
+    root, result = build(site)
+    legacy = soup(root / "build/patterns/partner-summit/index.html")
+    modern = soup(root / "build/patterns/partner-summit-modern/index.html")
+    assert _section_texts(legacy) == _section_texts(modern)
+    assert list(_section_texts(legacy)) == ["also-known-as", "problem", "context", "solution",
+                                            "consequences", "variants"]
+    for page in (legacy, modern):
+        variants = page.select("li.variant")
+        assert [v["id"] for v in variants] == ["variant-virtual-summit", "variant-regional-summit"]
+        categories = [a.get_text() for a in page.select("dd[data-pagefind-meta=category] a")]
+        assert categories == ["Social", "Budget"]
+        aka = [dt.find_next("dd").get_text() for dt in page.select("dt") if dt.get_text() == "Also known as"]
+        assert aka == ["Partner Day; Summit"]
+        link = page.find("a", string="the check-in")
+        assert link["href"] == "../customer-check-in/index.html#solution"
+    # The legacy category line is metadata, not a paragraph.
+    assert "*Social, Budget*" not in legacy.get_text()
+    assert legacy.find(string=re.compile("Social, Budget")) is None
+
+
+def test_links_are_rewritten_and_resolve(site):
+    root, result = build(site)
+    out = root / "build"
+    page = soup(out / "patterns/customer-check-in/index.html")
+    assert page.find("a", string="the handbook")["href"] == \
+        "../../handbook/support/escalation/index.html#when-to-escalate"
+    assert page.find("a", string="café")["href"] == "../cafe-chat/index.html"
+    # Every relative link in every page points at a file that exists.
+    for html in out.rglob("*.html"):
+        rel_dir = posixpath.dirname(html.relative_to(out).as_posix())
+        for tag in soup(html).select("a[href], link[href], img[src], script[src]"):
+            href = tag.get("href") or tag.get("src")
+            parts = urlsplit(href)
+            if parts.scheme or href.startswith(("#", "/")):
+                continue
+            target = posixpath.normpath(posixpath.join(rel_dir, unquote(parts.path)))
+            assert (out / target).exists(), f"{html.relative_to(out)}: {href}"
+            if parts.fragment and target.endswith(".html"):
+                target_soup = soup(out / target)
+                assert target_soup.find(id=parts.fragment), f"{html.relative_to(out)}: {href}"
+
+
+def test_escaping_holds(site):
+    root, result = build(site)
+    page = soup(root / "build/patterns/xss/index.html")
+    assert page.select_one("h1").get_text() == "Demo <script>alert(1)</script>"
+    assert "alert(1)" not in "".join(s.get_text() for s in page.find_all("script"))
+    raw = (root / "build/patterns/index.html").read_text()
+    assert "<script>alert(1)</script>" not in raw
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in raw
+
+
+def test_drafts_are_left_out_unless_asked(site):
+    root, result = build(site)
+    out = root / "build"
+    assert not (out / "patterns/secret").exists()
+    assert not (out / "tags/hidden-tag").exists()
+    assert "Secret Draft" not in (out / "patterns/index.html").read_text()
+    assert "secret" not in (out / "sitemap.xml").read_text()
+    result = run_cli("build", "--root", str(root), "--drafts", "--no-search")
+    assert result.code == 0
+    assert (out / "patterns/secret/index.html").is_file()
+
+
+def test_two_builds_are_byte_identical(site):
+    root, result = build(site)
+    first = {p.relative_to(root / "build"): hashlib.sha256(p.read_bytes()).hexdigest()
+             for p in (root / "build").rglob("*") if p.is_file()}
+    run_cli("build", "--root", str(root), "--no-search", "--out", str(root / "again"))
+    second = {p.relative_to(root / "again"): hashlib.sha256(p.read_bytes()).hexdigest()
+              for p in (root / "again").rglob("*") if p.is_file()}
+    assert first == second
+
+
+def test_handbook_navigation_breadcrumbs_toc_owner(site):
+    root, result = build(site)
+    out = root / "build"
+    page = soup(out / "handbook/support/escalation/index.html")
+    tree = page.select_one("nav.sidebar")
+    links = [(a.get_text(), a["href"]) for a in tree.select(".nav-tree a")]
+    # Folder index stands for its folder; order field first, then title.
+    assert links == [
+        ("Support Process", "../index.html"),
+        ("After Hours", "../after-hours/index.html"),
+        ("Escalation", "index.html"),
+        ("Zeta", "../zeta/index.html"),
+    ]
+    assert tree.select_one("[aria-current=page]").get_text() == "Escalation"
+    crumbs = [li.get_text(strip=True) for li in page.select(".breadcrumbs li")]
+    assert crumbs == ["The Handbook", "Support Process", "Escalation"]
+    toc = [(a.get_text(), a["href"]) for a in page.select(".toc a")]
+    assert toc == [("When to escalate", "#when-to-escalate"), ("When to escalate", "#when-to-escalate-1"),
+                   ("Code", "#code")]
+    assert "alex" in page.select_one(".facts-inline").get_text()
+    edit = page.find("a", string="Edit this page")
+    assert edit["href"] == "https://example.org/repo/edit/main/content/handbook/support/escalation.md"
+    # Markdown extensions.
+    assert page.select_one("pre.highlight code.language-python span")
+    assert page.select_one("table th").get_text() == "Level"
+    assert len(page.select("input[type=checkbox]")) == 2
+    assert page.select_one("s, del").get_text() == "gone"
+    assert page.select_one("section.footnotes")
+    # Meta tags are metadata, not content.
+    support = soup(out / "handbook/support/index.html")
+    assert support.select_one("title").get_text() == "Support Process | Test Catalog"
+    assert not support.select("article meta")
+    assert "sam" in support.select_one(".facts-inline").get_text()
+
+
+def test_sitemap_and_feed(site):
+    root, result = build(site)
+    out = root / "build"
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    urls = [e.text for e in ET.parse(out / "sitemap.xml").getroot().findall("s:url/s:loc", ns)]
+    assert "https://example.org/devrel/patterns/customer-check-in/" in urls
+    assert "https://example.org/devrel/handbook/support/escalation/" in urls
+    feed = ET.parse(out / "feed.xml").getroot()
+    atom = {"a": "http://www.w3.org/2005/Atom"}
+    titles = [e.text for e in feed.findall("a:entry/a:title", atom)]
+    assert titles[0] == "Customer Check-In"       # newest first
+    assert "Secret Draft" not in titles
+
+
+def test_site_theme_overrides_a_template(site):
+    files = sample_files()
+    files["themes/default/templates/taxon.html"] = "<!doctype html><title>{{ taxon.name }}</title>CUSTOM {{ taxon.pages | length }}\n"
+    root, result = build(site, files)
+    assert result.code == 0, result.out + result.err
+    assert "CUSTOM 5" in (root / "build/tags/devrel/index.html").read_text()
+    assert "skip-link" in (root / "build/patterns/index.html").read_text()
+
+
+def test_hard_breaks_option(site):
+    files = {"site.toml": "[markdown]\nhard_breaks = true\n",
+             "content/handbook/a.md": "# A\n\nline one\nline two\n"}
+    root, result = build(site, files)
+    assert result.code == 0, result.out + result.err
+    assert soup(root / "build/handbook/a/index.html").select_one(".prose p br")
+    files["site.toml"] = ""
+    root, result = build(site, files)
+    assert not soup(root / "build/handbook/a/index.html").select_one(".prose p br")
+
+
+def test_missing_site_toml_and_out_option(site, tmp_path):
+    root = site({"content/patterns/a.md": pattern("Alpha")})
+    result = run_cli("build", "--root", str(root), "--no-search", "--out", str(tmp_path / "elsewhere"))
+    assert result.code == 0, result.out + result.err
+    assert (tmp_path / "elsewhere/patterns/a/index.html").is_file()
+    assert not (root / "build").exists()
+
+
+def test_help_lists_commands():
+    for args in (["--help"],):
+        result = run_cli(*args)
+        assert result.code == 0
+        for command in ("build", "check", "linkcheck", "serve"):
+            assert command in result.out

@@ -1,0 +1,203 @@
+"""Validation: every diagnostic code, its exact place, the output formats and the exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import pattern, run_cli
+
+GOOD = {
+    "content/patterns/triage.md": pattern("Triage"),
+    "content/patterns/escalation.md": pattern("Escalation", body_extra="See [triage](triage.md#solution).\n"),
+}
+
+
+def diagnostics_of(root, *args) -> list[dict]:
+    result = run_cli("check", "--root", str(root), "--format", "json", *args)
+    assert result.code in (0, 1), result.err
+    return result.json()["diagnostics"]
+
+
+def only(diags: list[dict], code: str) -> list[tuple]:
+    return [(d["path"], d["line"], d["column"], d["severity"]) for d in diags if d["code"] == code]
+
+
+def test_good_site_is_clean(site):
+    root = site(GOOD)
+    result = run_cli("check", "--root", str(root))
+    assert result.code == 0, result.out
+    assert result.out.strip() == "0 errors, 0 warnings in 2 pages"
+
+
+# code -> (files, expected (path, line, column, severity) list)
+CASES = {
+    "encoding-invalid": (
+        {"content/handbook/latin.md": b"# Caf\xe9\n\nok\n"},
+        [("content/handbook/latin.md", 1, 6, "error")]),
+    "frontmatter-invalid": (
+        {"content/patterns/a.md": "---\ntitle: [unclosed\ndate: 2024-01-01\n---\nbody\n",
+         "content/patterns/b.md": "---\ntitle: B\n## Problem\n",
+         "content/patterns/c.md": "title=C\ndate=2023-01-01\nthis line is wrong\n~~~~~~\n***Problem***: p\n\n"
+                                  "***Context***: c\n\n***Solution***: s\n\n***Consequences***: x\n"},
+        [("content/patterns/a.md", 3, 5, "error"), ("content/patterns/b.md", 1, 1, "error"),
+         ("content/patterns/c.md", 3, 1, "error")]),
+    "field-missing": (
+        {"content/patterns/a.md": "---\ndate: 2024-01-01\n---\n## Problem\np\n## Context\nc\n## Solution\ns\n"
+                                  "## Consequences\nx\n"},
+        [("content/patterns/a.md", 1, None, "error")]),
+    "field-invalid": (
+        {"content/patterns/a.md": pattern("A", date="2024-02-30", status="live", tags="{a: 1}")},
+        [("content/patterns/a.md", 3, 1, "error"), ("content/patterns/a.md", 4, 1, "error"),
+         ("content/patterns/a.md", 7, 1, "error")]),
+    "section-missing": (
+        {"content/patterns/a.md": pattern("A", sections={"Problem": "p", "Context": "c", "Solution": "s"})},
+        [("content/patterns/a.md", 1, None, "error")]),
+    "section-empty": (
+        {"content/patterns/a.md": pattern("A", sections={"Problem": "p", "Context": "", "Solution": "s",
+                                                          "Consequences": "x"})},
+        [("content/patterns/a.md", 14, 1, "error")]),
+    "section-duplicate": (
+        {"content/patterns/a.md": pattern("A", body_extra="## Problem\n\nagain\n")},
+        [("content/patterns/a.md", 26, 1, "error")]),
+    "section-order": (
+        {"content/patterns/a.md": pattern("A", sections={"Problem": "p", "Solution": "s", "Context": "c",
+                                                          "Consequences": "x"})},
+        [("content/patterns/a.md", 18, 1, "warning")]),
+    "link-broken": (
+        {**GOOD, "content/patterns/x.md": pattern("X", body_extra="Go [there](triage-guide.md) or "
+                                                  "![pic](img/none.png).\n")},
+        [("content/patterns/x.md", 26, 4, "error"), ("content/patterns/x.md", 26, 32, "error")]),
+    "link-anchor": (
+        {**GOOD, "content/patterns/x.md": pattern("X", body_extra="[a](triage.md#solutoin) [b](#nowhere)\n")},
+        [("content/patterns/x.md", 26, 1, "error"), ("content/patterns/x.md", 26, 25, "error")]),
+    "link-draft": (
+        {**GOOD, "content/patterns/d.md": pattern("D", status="draft"),
+         "content/patterns/x.md": pattern("X", body_extra="\nSee [d](d.md).\n")},
+        [("content/patterns/x.md", 27, 5, "warning")]),
+    "slug-duplicate": (
+        {**GOOD, "content/patterns/x.md": pattern("X", extra_header="slug: triage\n")},
+        [("content/patterns/x.md", 8, None, "error")]),
+}
+
+
+@pytest.mark.parametrize("code", sorted(CASES))
+def test_each_code_at_its_exact_place(site, code):
+    files, expected = CASES[code]
+    root = site(files)
+    diags = diagnostics_of(root)
+    assert only(diags, code) == expected, json.dumps(diags, indent=1)
+    result = run_cli("check", "--root", str(root))
+    want = 1 if any(e[3] == "error" for e in expected) else 0
+    assert result.code == want
+
+
+def test_owner_missing_is_off_by_default_and_configurable(site):
+    files = {"content/handbook/a.md": "# A\n\ntext\n"}
+    root = site(files)
+    assert only(diagnostics_of(root), "owner-missing") == []
+    (root / "site.toml").write_text('[validate.severity]\nowner-missing = "error"\n')
+    assert only(diagnostics_of(root), "owner-missing") == [("content/handbook/a.md", 1, None, "error")]
+    (root / "site.toml").write_text('[validate.severity]\nowner-missing = "warning"\n')
+    assert run_cli("check", "--root", str(root)).code == 0
+    assert run_cli("check", "--root", str(root), "--strict").code == 1
+
+
+def test_severity_and_required_sections_are_configurable(site):
+    files = {"site.toml": '[validate]\nrequired_sections = ["Problem", "Solution"]\n'
+                          'pattern_fields = ["title", "date", "categories"]\n'
+                          '[validate.severity]\nsection-order = "off"\n',
+             "content/patterns/a.md": "---\ntitle: A\ndate: 2024-01-01\n---\n## Solution\ns\n## Problem\np\n"}
+    root = site(files)
+    diags = diagnostics_of(root)
+    assert [(d["code"], d["message"]) for d in diags] == [
+        ("field-missing", "required field 'categories' is missing")]
+
+
+def test_hints_suggest_the_closest_page_and_heading(site):
+    root = site({**GOOD, "content/patterns/x.md": pattern(
+        "X", body_extra="[a](triage-guide.md) [b](triage.md#solutoin) [c](#triage)\n")})
+    diags = {d["message"]: d["hint"] for d in diagnostics_of(root)}
+    assert diags["no page 'triage-guide.md'"] == "did you mean 'triage.md'?"
+    assert diags["no heading or id '#solutoin' in 'content/patterns/triage.md'"] == "did you mean '#solution'?"
+    assert diags["no heading or id '#triage' in this page"] == "did you mean the page 'triage.md'?"
+
+
+def test_text_format_matches_compiler_style(site):
+    root = site({**GOOD, "content/patterns/x.md": pattern("X", body_extra="[a](triage-guide.md)\n")})
+    result = run_cli("check", "--root", str(root))
+    lines = result.out.splitlines()
+    assert lines[0] == ("content/patterns/x.md:26:1: error[link-broken]: no page 'triage-guide.md' "
+                        "(did you mean 'triage.md'?)")
+    assert lines[-1] == "1 error, 0 warnings in 3 pages"
+
+
+def test_json_format_schema(site):
+    root = site({**GOOD, "content/patterns/x.md": pattern("X", sections={"Problem": "p"})})
+    result = run_cli("check", "--root", str(root), "--format", "json")
+    data = result.json()
+    assert set(data) == {"diagnostics", "summary"}
+    assert data["summary"] == {"errors": 3, "warnings": 0, "pages": 3}
+    for diag in data["diagnostics"]:
+        assert set(diag) == {"path", "line", "column", "severity", "code", "message", "hint"}
+        assert "\\" not in diag["path"] and not diag["path"].startswith("/")
+
+
+def test_github_format_is_workflow_commands(site):
+    root = site({**GOOD, "content/patterns/x.md": pattern("X", body_extra="[a](nope.md)\n"),
+                 "content/patterns/y.md": pattern("Y", sections={"Problem": "p", "Solution": "s",
+                                                                 "Context": "c", "Consequences": "x"})})
+    result = run_cli("check", "--root", str(root), "--format", "github")
+    commands = [line for line in result.out.splitlines() if line.startswith("::")]
+    assert commands[0] == "::error file=content/patterns/x.md,line=26,col=1,title=link-broken::no page 'nope.md'"
+    assert re.fullmatch(r"::warning file=content/patterns/y\.md,line=18,col=1,title=section-order::.+", commands[1])
+
+
+def test_many_faults_at_once_all_reported_sorted(site):
+    files = {f"content/patterns/p{i}.md": pattern(f"P{i}", body_extra=f"[x](missing{i}.md)\n")
+             for i in range(5)}
+    files["content/patterns/bad.md"] = "---\ntitle: [\n---\n"
+    files["content/handbook/bin.md"] = b"\x80\x81"
+    root = site(files)
+    diags = diagnostics_of(root)
+    assert [d["path"] for d in diags] == sorted(d["path"] for d in diags)
+    assert len([d for d in diags if d["code"] == "link-broken"]) == 5
+    assert {d["code"] for d in diags} == {"link-broken", "frontmatter-invalid", "encoding-invalid"}
+
+
+def test_config_errors_exit_2_naming_the_key(site, tmp_path):
+    root = site({"site.toml": 'title = "x"\ncolour = "red"\n'})
+    result = run_cli("check", "--root", str(root))
+    assert result.code == 2
+    assert "site.toml:2" in result.err and "'colour'" in result.err
+    (root / "site.toml").write_text('[markdown]\nhard_breaks = "yes"\n')
+    result = run_cli("check", "--root", str(root))
+    assert result.code == 2 and "'markdown.hard_breaks' must be a boolean" in result.err
+    (root / "site.toml").write_text('title = \n')
+    assert run_cli("check", "--root", str(root)).code == 2
+    assert run_cli("check", "--root", str(tmp_path / "missing")).code == 2
+    assert run_cli("check", "--bogus-option").code == 2
+
+
+def test_failed_build_leaves_previous_output_untouched(site):
+    root = site(GOOD)
+    assert run_cli("build", "--root", str(root), "--no-search").code == 0
+    before = {p: p.read_bytes() for p in (root / "build").rglob("*") if p.is_file()}
+    (root / "content/patterns/escalation.md").write_text(pattern("Escalation", body_extra="[x](gone.md)\n"))
+    result = run_cli("build", "--root", str(root), "--no-search")
+    assert result.code == 1
+    assert "link-broken" in result.out
+    after = {p: p.read_bytes() for p in (root / "build").rglob("*") if p.is_file()}
+    assert after == before
+    assert sorted(p.name for p in root.iterdir()) == ["build", "content"]  # no temporary folders left
+    result = run_cli("build", "--root", str(root), "--no-search", "--keep-going")
+    assert result.code == 1
+    assert b"gone.md" in (root / "build/patterns/escalation/index.html").read_bytes()
+
+
+def test_check_writes_nothing(site):
+    root = site(GOOD)
+    run_cli("check", "--root", str(root))
+    assert sorted(p.name for p in root.iterdir()) == ["content"]
