@@ -373,20 +373,30 @@ def _collect_link(child: Token, links: list[Link], block_text: str, block_line: 
         child.attrSet(attr, f"{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}")
         child.meta = dict(child.meta or {}, original=href)
     elif child.type == "html_inline":
-        _collect_html(child, links, block_line)
+        _collect_html(child, links, block_line, block_text, cursors, block_key)
     if child.children and child.type != "image":
         for grandchild in child.children:
             _collect_link(grandchild, links, block_text, block_line, cursors, block_key)
 
 
-def _collect_html(token: Token, links: list[Link], line: int) -> None:
+def _collect_html(token: Token, links: list[Link], line: int, block_text: str | None = None,
+                  cursors: dict[int, int] | None = None, block_key: int = 0) -> None:
+    """Record ``href``/``src`` targets in raw HTML and put placeholders in their place."""
     def replace(match: re.Match) -> str:
         value = match.group(3)
         if value.startswith(PLACEHOLDER_OPEN):
             return match.group(0)
         number = len(links)
-        offset = token.content.count("\n", 0, match.start())
-        links.append(Link(number, unquote(value), value, line + offset, None, "", "html"))
+        where, column = line + token.content.count("\n", 0, match.start()), None
+        if block_text is not None and cursors is not None:
+            pos = block_text.find(match.group(0), cursors.get(block_key, 0))
+            if pos != -1:
+                cursors[block_key] = pos + 1
+                tag_start = block_text.rfind("<", 0, pos)
+                start = tag_start if tag_start != -1 else pos
+                where = line + block_text.count("\n", 0, start)
+                column = start - (block_text.rfind("\n", 0, start) + 1) + 1
+        links.append(Link(number, unquote(value), value, where, column, "", "html"))
         return f"{match.group(1)}={match.group(2)}{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}{match.group(2)}"
     token.content = _HTML_LINK.sub(replace, token.content)
 

@@ -1,0 +1,81 @@
+"""Property-based tests: random headers and Markdown always give diagnostics, never an exception."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from generator.config import SiteConfig
+from generator.content import PATTERN, SourceFile, load, load_text
+from generator.diagnostics import CODES
+from generator.markdown import make_parser, parse
+from generator.pipeline import run
+
+MD = make_parser(SiteConfig(root=Path(".")))
+
+header_lines = st.one_of(
+    st.sampled_from(["---", "~~~~~~", "title: A", "title=A", "tags: [a, b", "tags=a, b", "date: 2024-02-30",
+                     "date=2024-01-01", "status: draft", "status=published", "categories: {x: 1}", "- item",
+                     "slug: ''", "order: x", "<meta name=\"title\" value=\"T\">", "key: &a [*a]", "title: !!python/none x",
+                     ": :", "'''", "aliases: 3"]),
+    st.text(max_size=30),
+)
+body_lines = st.one_of(
+    st.sampled_from(["## Problem", "## Context", "## Solution", "## Consequences", "## Variants", "***Problem***: x",
+                     "**Solution**:", "* **Name**: t", "* **Name.** t", "[a](b.md)", "[a](#x)", "![i](i.png)",
+                     "[a](other.html#y)", "```", "~~~", "| a | b |", "|---|---|", "> quote", "[^1]", "[^1]: n",
+                     "<a href=\"x.md\">x</a>", "*Code, Writing*", "# Title", "- [ ] task", "[ref]: ../x.md", "[ref]",
+                     "<div>", "</div>", "    indented", "\t", ""]),
+    st.text(max_size=40),
+)
+
+
+@st.composite
+def documents(draw) -> str:
+    head = draw(st.lists(header_lines, max_size=8))
+    body = draw(st.lists(body_lines, max_size=20))
+    return "\n".join(head + body)
+
+
+@given(documents())
+@settings(max_examples=300, deadline=None)
+def test_load_and_parse_never_raise(text):
+    source = SourceFile("content/patterns/x.md", PATTERN, "x.md")
+    page, diagnostics = load(source, text)
+    assert all(d.code in CODES and d.path == source.path for d in diagnostics)
+    assert all(d.line is None or d.line >= 1 for d in diagnostics)
+    rendered = parse(MD, page.body, page.body_line, pattern=True)
+    lines = text.count("\n") + 1
+    for link in rendered.links:
+        assert 1 <= link.line <= lines
+    for section in rendered.sections:
+        assert 1 <= section.line <= lines
+
+
+@given(st.binary(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_any_bytes_decode_or_give_encoding_diagnostic(data):
+    source = SourceFile("content/patterns/x.md", PATTERN, "x.md")
+    text, diagnostics = load_text(source, data)
+    assert isinstance(text, str)
+    assert all(d.code == "encoding-invalid" for d in diagnostics)
+
+
+@given(st.lists(documents(), min_size=1, max_size=4))
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_whole_pipeline_reports_problems_without_crashing(texts):
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        for i, text in enumerate(texts):
+            kind = "patterns" if i % 2 == 0 else "handbook"
+            path = root / "content" / kind / f"p{i}.md"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(text.encode("utf-8", errors="replace"))
+        result = run(SiteConfig(root=root, search=False))
+        codes = [d.code for d in result.diagnostics]
+        assert "internal-error" not in codes, [d for d in result.diagnostics if d.code == "internal-error"]
+        assert "template-error" not in codes
+        assert result.outputs

@@ -1,0 +1,293 @@
+"""Unit tests per stage: headers, content, Markdown, links, config, URLs, map and A–Z."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from generator.config import ConfigError, parse_config
+from generator.content import HANDBOOK, PATTERN, SourceFile, load, page_url
+from generator.headers import split_header
+from generator.links import BROKEN, PAGE, build_index, resolve
+from generator.markdown import fill_links, make_parser, parse
+from generator.config import SiteConfig
+from generator.pattern_map import layout
+from generator.patterns import a_to_z, pattern_info, split_aliases
+from generator.urls import heading_id, relative_url, slugify, unique_id
+
+MD = make_parser(SiteConfig(root=Path(".")))
+
+
+def page_of(text: str, rel: str = "x.md", kind: str = PATTERN):
+    folder = "content/patterns" if kind == PATTERN else "content/handbook"
+    return load(SourceFile(f"{folder}/{rel}", kind, rel), text)
+
+
+# headers -----------------------------------------------------------------
+
+def test_yaml_header_fields_lines_and_body_line():
+    header = split_header("---\ntitle: A\ntags: [x, y]\ndate: 2024-01-02\n---\nbody\n", "p.md")
+    assert header.style == "yaml"
+    assert header.fields == {"title": "A", "tags": ["x", "y"], "date": "2024-01-02"}
+    assert header.field_lines == {"title": 2, "tags": 3, "date": 4}
+    assert header.body_line == 6 and header.body.startswith("body")
+
+
+def test_jbake_header_lists_and_body_line():
+    header = split_header("title=A\ntags=devrel, patterns\nstatus=published\n~~~~~~\n*Code*\n", "p.md")
+    assert header.style == "jbake"
+    assert header.fields["tags"] == ["devrel", "patterns"]
+    assert header.field_lines["status"] == 3
+    assert header.body_line == 5
+
+
+def test_meta_tags_anywhere_are_removed_but_lines_kept():
+    text = "# Title\n\ntext\n\n<meta name=\"maintainedBy\" value=\"tgauda\">\n<meta name=\"title\" value=\"🎈 Customers\">\n"
+    header = split_header(text, "h.md")
+    assert header.meta == {"maintainedBy": "tgauda", "title": "🎈 Customers"}
+    assert header.meta_lines == {"maintainedBy": 5, "title": 6}
+    assert "<meta" not in header.body
+    assert header.body.count("\n") == text.count("\n")
+
+
+def test_meta_inside_code_fence_is_content():
+    text = "```html\n<meta name=\"title\" value=\"x\">\n```\n"
+    assert split_header(text, "h.md").meta == {}
+
+
+def test_bom_and_crlf_are_fine():
+    header = split_header("\ufeff---\r\ntitle: A\r\n---\r\nbody\r\n", "p.md")
+    assert header.fields == {"title": "A"} and not header.diagnostics
+
+
+@pytest.mark.parametrize("text,line", [
+    ("---\ntitle: A\n", 1),
+    ("---\ntitle: [\n---\n", 2),
+    ("---\n- a\n- b\n---\n", 2),
+    ("title=A\nbad line\n~~~~~~\n", 2),
+    ("title=A\ndate=2023\nstatus=x\nno close\n", 1),
+])
+def test_header_faults_are_diagnostics(text, line):
+    header = split_header(text, "p.md")
+    assert [d.code for d in header.diagnostics] == ["frontmatter-invalid"]
+    assert header.diagnostics[0].line == line
+
+
+def test_plain_markdown_has_no_header():
+    header = split_header("# Hello\n\nkey=value in prose\n", "p.md")
+    assert header.style == "none" and not header.diagnostics
+
+
+# content -------------------------------------------------------------------
+
+def test_pattern_fields_are_normalised():
+    page, diags = page_of("---\ntitle: Café Chat\ndate: 2024-03-01\ntags: a, b\ncategories: Code, Writing\n"
+                          "aliases: One; Two\nstatus: Draft\n---\nx\n", rel="cafe.md")
+    assert not diags
+    assert (page.slug, page.url) == ("cafe", "patterns/cafe/")
+    assert page.date == dt.date(2024, 3, 1)
+    assert page.tags == ("a", "b") and page.categories == ("Code", "Writing")
+    assert page.aliases == ("One", "Two") and page.status == "draft"
+
+
+def test_legacy_category_line_becomes_categories():
+    page, diags = page_of("title=T\n~~~~~~\n*Code, Writing*\n\nIntro.\n")
+    assert page.categories == ("Code", "Writing")
+    assert page.field_lines["categories"] == 3
+    assert "*Code" not in page.body
+
+
+def test_handbook_title_fallbacks_and_urls():
+    page, _ = page_of("Text only\n", rel="support/on-call_retro.md", kind=HANDBOOK)
+    assert page.title == "On Call Retro" and page.url == "handbook/support/on-call-retro/"
+    page, _ = page_of("# From Heading\n", rel="a.md", kind=HANDBOOK)
+    assert page.title == "From Heading"
+    page, _ = page_of("# H\n<meta name=\"title\" value=\"From Meta\">\n", rel="a.md", kind=HANDBOOK)
+    assert page.title == "From Meta"
+    page, _ = page_of("---\ntitle: From Field\n---\n<meta name=\"title\" value=\"M\">\n", rel="a.md", kind=HANDBOOK)
+    assert page.title == "From Field"
+    assert page_url(HANDBOOK, "Support Team/README.md", None) == ("support-team", "handbook/support-team/")
+    assert page_url(HANDBOOK, "index.md", None) == ("", "handbook/")
+
+
+def test_field_invalid_points_at_key_line():
+    _, diags = page_of("---\ntitle: A\norder: first\ndate: yesterday\n---\n", kind=HANDBOOK)
+    assert [(d.code, d.line) for d in diags] == [("field-invalid", 4), ("field-invalid", 3)]
+
+
+# markdown -------------------------------------------------------------------
+
+def test_heading_ids_are_github_style_and_unique():
+    r = parse(MD, "# Hello, World!\n## Hello, World!\n### Ünïcode & `code`\n", 1, pattern=False)
+    assert [h.id for h in r.headings] == ["hello-world", "hello-world-1", "ünïcode--code"]
+
+
+def test_headings_in_code_are_not_headings():
+    r = parse(MD, "```\n## not a heading\n```\n## Real\n", 1, pattern=False)
+    assert [h.text for h in r.headings] == ["Real"]
+
+
+def test_legacy_markers_in_one_paragraph_split_into_sections():
+    body = "***Problem***: one\n***Context***: two\n**Solution**: three\n**Note**: not a section\n"
+    r = parse(MD, body, 10, pattern=True)
+    assert [(s.known, s.line) for s in r.sections] == [("Problem", 10), ("Context", 11), ("Solution", 12)]
+    assert "<strong>Note</strong>" in r.html
+
+
+def test_marker_needs_a_known_name_and_only_applies_to_patterns():
+    r = parse(MD, "***Problem***: x\n", 1, pattern=False)
+    assert r.sections == () and "<strong>Problem</strong>" in r.html
+    r = parse(MD, "***Whatever***: x\n", 1, pattern=True)
+    assert r.sections == ()
+
+
+def test_sections_empty_and_variants():
+    body = "## Problem\n\n## Variants\n\n* **Partner Meeting**: a\n* **White Paper.** b\n* plain item\n"
+    r = parse(MD, body, 1, pattern=True)
+    assert [(s.name, s.empty) for s in r.sections] == [("Problem", True), ("Variants", False)]
+    assert [(v.name, v.id) for v in r.variants] == [("Partner Meeting", "variant-partner-meeting"),
+                                                   ("White Paper", "variant-white-paper")]
+
+
+def test_links_record_position_and_fill():
+    r = parse(MD, "a [one](x.md#y) and\n  ![img](p%20q.png) <a href=\"z.md\">z</a>\n", 5, pattern=False)
+    assert [(l.href, l.line, l.column, l.kind) for l in r.links] == [
+        ("x.md#y", 5, 3, "link"), ("p q.png", 6, 3, "image"), ("z.md", 6, 21, "html")]
+    html = fill_links(r.html, ["A", "B", "C"])
+    assert 'href="A"' in html and 'src="B"' in html and 'href="C"' in html
+
+
+def test_fenced_code_is_highlighted_and_unknown_language_escaped():
+    r = parse(MD, "```python\nx = '<b>'\n```\n```nosuchlang\n<b>\n```\n", 1, pattern=False)
+    assert '<pre class="highlight"><code class="language-python">' in r.html
+    assert "&lt;b&gt;" in r.html and "<b>" not in r.html
+
+
+def test_aliases_from_section():
+    assert split_aliases('Temperature Check; "Love" (as in "It\'s time")') == ["Temperature Check", "Love"]
+
+
+# links ---------------------------------------------------------------------
+
+def _index():
+    a, _ = page_of("---\ntitle: A\n---\n", rel="a.md")
+    b, _ = page_of("---\ntitle: B\nslug: bee\n---\n", rel="b.md")
+    h, _ = page_of("# H\n", rel="support/index.md", kind=HANDBOOK)
+    files = {"content/patterns/img/x.png": "patterns/img/x.png"}
+    return a, b, h, build_index([a, b, h], files, {"tags/x/"}, "/devrel/")
+
+
+@pytest.mark.parametrize("href,kind,url,fragment", [
+    ("b.md", PAGE, "patterns/bee/", None),
+    ("b.md#solution", PAGE, "patterns/bee/", "solution"),
+    ("b.html", PAGE, "patterns/bee/", None),
+    ("bee.html", PAGE, "patterns/bee/", None),
+    ("../handbook/support/index.md", PAGE, "handbook/support/", None),
+    ("../handbook/support/", PAGE, "handbook/support/", None),
+    ("img/x.png", "file", "patterns/img/x.png", None),
+    ("/devrel/tags/x/", "url", "tags/x/", None),
+    ("#top", PAGE, "patterns/a/", "top"),
+    ("missing.md", BROKEN, None, None),
+    ("../../outside.md", BROKEN, None, None),
+    ("https://example.org/", "external", None, None),
+])
+def test_resolve(href, kind, url, fragment):
+    a, b, h, index = _index()
+    target = resolve(href, a, index)
+    assert (target.kind, target.url, target.fragment) == (kind, url, fragment)
+
+
+# config --------------------------------------------------------------------
+
+def test_config_defaults_and_types():
+    config = parse_config('title = "T"\nbase_url = "https://example.org/sub"\n[markdown]\nhard_breaks = true\n',
+                          Path("/tmp"))
+    assert config.title == "T" and config.hard_breaks is True
+    assert config.base_path == "/sub/" and config.absolute_base == "https://example.org/sub/"
+    assert SiteConfig(root=Path(".")).base_path == "/"
+
+
+@pytest.mark.parametrize("text,words", [
+    ("nope = 1\n", ["unknown key 'nope'"]),
+    ("title = 3\n", ["'title' must be a string"]),
+    ("[validate]\nrequired_sections = \"Problem\"\n", ["list of strings"]),
+    ("[validate.severity]\nno-such-code = \"off\"\n", ["unknown diagnostic code"]),
+    ("[validate.severity]\nlink-broken = \"fatal\"\n", ["must be 'error', 'warning' or 'off'"]),
+    ("[markdown]\nbogus = true\n", ["unknown key 'markdown.bogus'"]),
+    ("title = \"unterminated\n", ["cannot parse"]),
+])
+def test_config_errors_name_the_key(text, words):
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, Path("/tmp"))
+    for word in words:
+        assert word in info.value.message
+
+
+# urls ----------------------------------------------------------------------
+
+def test_slugify_and_ids():
+    assert slugify("Café Chat") == "cafe-chat"
+    assert slugify("  Über--Cool!! ") == "uber-cool"
+    assert heading_id("What's new?") == "whats-new"
+    used: dict = {}
+    assert [unique_id("a", used) for _ in range(3)] == ["a", "a-1", "a-2"]
+
+
+@pytest.mark.parametrize("src,dst,expected", [
+    ("patterns/x/", "patterns/y/", "../y/index.html"),
+    ("patterns/x/", "", "../../index.html"),
+    ("", "tags/a/", "tags/a/index.html"),
+    ("patterns/x/", "assets/style.css", "../../assets/style.css"),
+    ("patterns/x/", "patterns/x/#top", "index.html#top"),
+    ("handbook/a/b/", "handbook/a/", "../index.html"),
+])
+def test_relative_url(src, dst, expected):
+    assert relative_url(src, dst) == expected
+
+
+# map and A–Z ---------------------------------------------------------------
+
+def _patterns(n: int):
+    pages = []
+    cats = ["Code", "Writing", "Social", "Budget", "Presentation"]
+    for i in range(n):
+        page, _ = page_of(f"---\ntitle: Pattern {i:02d}\ncategories: [{cats[i % 5]}]\n---\n", rel=f"p{i}.md")
+        pages.append(page)
+    return pages
+
+
+def test_map_layout_is_deterministic_without_overlaps_and_edges_once():
+    pages = _patterns(40)
+    links = {p.source: (pages[(i + 1) % 40], pages[(i + 7) % 40]) for i, p in enumerate(pages)}
+    links[pages[1].source] = links[pages[1].source] + (pages[0],)   # 0->1 and 1->0: one edge
+    first, second = layout(pages, links), layout(list(reversed(pages)), links)
+    assert first == second
+    assert len(first.nodes) == 40
+    for i, a in enumerate(first.nodes):
+        for b in first.nodes[i + 1:]:
+            assert ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5 >= 2 * 7 + 4
+        assert 0 <= a.x <= first.width and 0 <= a.y <= first.height
+    pairs = [(e.source, e.target) for e in first.edges]
+    assert len(pairs) == len(set(pairs))
+    expected = {tuple(sorted((p.source, t.source))) for p in pages for t in links[p.source]}
+    assert set(pairs) == expected
+    assert any(e.mutual for e in first.edges)
+    # Grouped by category: nodes of one category are contiguous.
+    order = [n.category for n in first.nodes]
+    assert order == sorted(order, key=order.index)
+
+
+def test_a_to_z_lists_aliases_and_variants():
+    page, _ = page_of("---\ntitle: Customer Check-In\n---\n## Also Known As\nTemperature Check; Love\n"
+                      "## Variants\n* **Partner Meeting**: x\n", rel="c.md")
+    other, _ = page_of("---\ntitle: Blog Post\n---\n", rel="b.md")
+    rendered = {p.source: parse(MD, p.body, p.body_line, pattern=True) for p in (page, other)}
+    info = {p.source: pattern_info(p, rendered[p.source]) for p in (page, other)}
+    groups = dict(a_to_z([page, other], info))
+    assert sorted(groups) == ["B", "C", "L", "P", "T"]
+    temp = groups["T"][0]
+    assert (temp.name, temp.kind, temp.page.title) == ("Temperature Check", "alias", "Customer Check-In")
+    variant = groups["P"][0]
+    assert (variant.kind, variant.anchor) == ("variant", "variant-partner-meeting")
