@@ -1,8 +1,10 @@
 """The pattern map: a deterministic layout of patterns and their cross-links.
 
-Patterns sit on a circle, grouped by their first category and sorted by title
-within it, so related patterns are neighbours and the same catalog always gives
-the same picture. Each cross-link between two patterns is one edge, drawn as a
+Patterns sit on the two side arcs of a circle (within 60 degrees of the
+horizontal, so every label can be written level without running into its
+neighbour's), grouped by their first category and sorted by title within it:
+related patterns are neighbours and the same catalog always gives the same
+picture. Each cross-link between two patterns is one edge, drawn as a
 curve bending toward the centre. The template turns the layout into inline SVG.
 """
 
@@ -18,7 +20,8 @@ PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#a
 NODE_RADIUS = 7
 LABEL_GAP = 12
 CHAR_WIDTH = 7.2          # average label width per character at 13px
-MIN_SPACING = 26          # px along the circle between two node centres
+MIN_SPACING = 32          # px along the circle between two node centres
+ARC = math.pi * 2 / 3     # each side arc spans 120 degrees
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,12 @@ def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page,
     longest = max((len(p.title) for p in grouped), default=10)
     # Leave a gap between category groups: one empty slot per group.
     slots = count + len(ordered_categories)
-    radius = max(150.0, slots * MIN_SPACING / (2 * math.pi))
+    radius = max(150.0, slots * MIN_SPACING / (2 * ARC))
     margin = LABEL_GAP + NODE_RADIUS + longest * CHAR_WIDTH + 10
-    width = height = 2 * (radius + margin)
-    cx = cy = width / 2
+    vertical_margin = LABEL_GAP + NODE_RADIUS + 24
+    width = 2 * (radius + margin)
+    height = 2 * (radius + vertical_margin)
+    cx, cy = width / 2, height / 2
 
     nodes: list[MapNode] = []
     positions: dict[str, tuple[float, float]] = {}
@@ -91,7 +96,12 @@ def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page,
         if previous is not None and category != previous:
             slot += 1
         previous = category
-        angle = -math.pi / 2 + 2 * math.pi * slot / slots
+        half = slots / 2
+        position = slot + 0.5
+        if position < half:          # right arc, top to bottom
+            angle = -ARC / 2 + ARC * position / half
+        else:                        # left arc, bottom to top
+            angle = math.pi - ARC / 2 + ARC * (position - half) / half
         slot += 1
         x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
         right = math.cos(angle) >= -1e-9

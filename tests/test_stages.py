@@ -269,6 +269,15 @@ def test_map_layout_is_deterministic_without_overlaps_and_edges_once():
         for b in first.nodes[i + 1:]:
             assert ((a.x - b.x) ** 2 + (a.y - b.y) ** 2) ** 0.5 >= 2 * 7 + 4
         assert 0 <= a.x <= first.width and 0 <= a.y <= first.height
+    # Labels (approximated as boxes 13 px high) never overlap each other.
+    boxes = []
+    for n in first.nodes:
+        width = len(n.page.title) * 7.2
+        left = n.label_x if n.anchor == "start" else n.label_x - width
+        boxes.append((left, n.label_y - 11, left + width, n.label_y + 2))
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
     pairs = [(e.source, e.target) for e in first.edges]
     assert len(pairs) == len(set(pairs))
     expected = {tuple(sorted((p.source, t.source))) for p in pages for t in links[p.source]}
