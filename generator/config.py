@@ -213,6 +213,13 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
                                       source, _key_line(text, f"categories.{name}"))
                 pairs.append((name, description))
             checked = tuple(sorted(pairs))
+        elif key == "linkcheck.ignore":
+            for pattern in checked:
+                try:
+                    re.compile(pattern)
+                except re.error as exc:
+                    raise ConfigError(f"'linkcheck.ignore' has an invalid regular expression {pattern!r}: {exc}",
+                                      source, _key_line(text, key)) from None
         elif key == "theme" and not re.fullmatch(r"[A-Za-z0-9_.-]+", checked):
             raise ConfigError(f"'theme' must be a folder name, not {checked!r}", source, _key_line(text, key))
         elif kind == _INT and checked < 1:

@@ -81,6 +81,7 @@ class Rendered:
     variants: tuple[Variant, ...]
     summary: str          # first paragraph as plain text
     words: int
+    ok: bool = True       # False when parsing failed and this is an empty stand-in
 
 
 def _highlight(code: str, lang: str, attrs: str) -> str:
@@ -93,7 +94,7 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
         return ""
     body = pygments_highlight(code, lexer, _FORMATTER)
     css_lang = escape(name, quote=True)
-    return f'<pre class="highlight"><code class="language-{css_lang}">{body}</code></pre>\n'
+    return f'<pre class="highlight" tabindex="0"><code class="language-{css_lang}">{body}</code></pre>\n'
 
 
 def make_parser(config: SiteConfig) -> MarkdownIt:
@@ -105,6 +106,14 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if config.typographer:
         md.enable(["replacements", "smartquotes"])
     md.use(footnote_plugin).use(tasklists_plugin, enabled=False)
+    default_fence = md.renderer.rules["fence"]
+
+    def fence(renderer, tokens, idx, options, env):
+        # Code blocks scroll sideways, so keyboard users must be able to focus them.
+        html = default_fence(tokens, idx, options, env)
+        return html.replace("<pre>", '<pre tabindex="0">', 1) if html.startswith("<pre>") else html
+
+    md.add_render_rule("fence", fence)
     return md
 
 

@@ -59,6 +59,27 @@ def static_files(config: SiteConfig) -> tuple[dict[str, str], dict[str, Path]]:
     return urls, copies
 
 
+def category_texts(config: SiteConfig) -> dict[str, str]:
+    """Category descriptions from ``_categories.md`` in the patterns folder: a ``## Name``
+    heading per category, its description in the paragraphs below. ``site.toml``'s
+    ``[categories]`` table fills in the ones the file does not describe."""
+    texts = dict(config.category_descriptions)
+    path = config.root / config.patterns_dir / "_categories.md"
+    try:
+        source = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return texts
+    current, lines = None, []
+    for line in source.splitlines() + ["## "]:
+        if line.startswith("## "):
+            if current:
+                texts[current] = " ".join(" ".join(lines).split())
+            current, lines = line[3:].strip(), []
+        elif current is not None and not line.startswith("#"):
+            lines.append(line)
+    return texts
+
+
 def git_dates(config: SiteConfig) -> dict[str, dt.date]:
     """Last commit date of each content file, from one ``git log`` call; empty outside git."""
     try:
@@ -111,7 +132,7 @@ def parse_pages(config: SiteConfig, pages: list[Page]) -> tuple[dict[str, Render
         except Exception as exc:
             diagnostics.append(make(page.source, None, None, "internal-error",
                                     f"Markdown parsing failed: {type(exc).__name__}: {exc}"))
-            rendered[page.source] = Rendered("", (), (), frozenset(), (), (), "", 0)
+            rendered[page.source] = Rendered("", (), (), frozenset(), (), (), "", 0, ok=False)
     return rendered, diagnostics
 
 
@@ -178,7 +199,8 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     if not render:
         return Result({}, {}, tuple(diagnostics), len(pages), None)
 
-    site = build_site(config, pages, rendered, analysis.targets, git_dates(config), include_drafts=drafts)
+    site = build_site(config, pages, rendered, analysis.targets, git_dates(config), include_drafts=drafts,
+                      category_descriptions=category_texts(config))
     outputs, found = render_site(site, env)
     diagnostics += found
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site)

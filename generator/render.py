@@ -169,8 +169,14 @@ class Renderer:
     def handbook(self, page: Page) -> bytes:
         rendered = self.site.rendered[page.source]
         toc = [h for h in rendered.headings if h.level in (2, 3)]
+        content = self.body(page)
+        # The template writes the page title as the one <h1>; a leading "# Title" in the
+        # body would repeat it.
+        first = rendered.headings[0] if rendered.headings else None
+        if first is not None and first.level == 1 and content.startswith(f'<h1 id="{first.id}">'):
+            content = content[content.index("</h1>") + len("</h1>"):].lstrip("\n")
         return self._render("handbook.html", self._context(
-            page.url, page.title, page=page, content=self.body(page), toc=toc,
+            page.url, page.title, page=page, content=content, toc=toc,
             nav=self.site.nav, trail=breadcrumbs(self.site.nav, page.url),
             backlinks=self.site.backlinks.get(page.source, ()),
             tags=[self.site.tag(t) for t in page.tags],

@@ -156,7 +156,7 @@ def _nav(handbook: tuple[Page, ...]) -> NavNode:
 
 def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Rendered],
                targets: Mapping[str, tuple[Target, ...]], updated: Mapping[str, dt.date],
-               include_drafts: bool = False) -> Site:
+               include_drafts: bool = False, category_descriptions: Mapping[str, str] | None = None) -> Site:
     built = tuple(sorted((p for p in pages if include_drafts or not p.is_draft), key=lambda p: p.source))
     built_sources = {p.source for p in built}
     patterns = tuple(sorted((p for p in built if p.kind == PATTERN), key=_sort_key))
@@ -174,7 +174,7 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
                 back[target.page.source][page.source] = page
         outlinks[page.source] = list(seen.values())
 
-    descriptions = dict(config.category_descriptions)
+    descriptions = dict(config.category_descriptions if category_descriptions is None else category_descriptions)
     return Site(
         config=config, pages=built, patterns=patterns, handbook=handbook, rendered=rendered, info=info,
         targets=targets,

@@ -128,7 +128,9 @@ def validate_page(page: Page, rendered: Rendered, targets: tuple[Target, ...], i
                   ids: Mapping[str, frozenset[str]], config: SiteConfig) -> list[Diagnostic]:
     # A header that could not be read at all already has its diagnostic; missing fields and
     # sections would only repeat it.
-    structure = check_fields(page, config) + check_sections(page, rendered, config) if page.header_ok else []
+    structure = check_fields(page, config) if page.header_ok else []
+    if page.header_ok and rendered.ok:
+        structure += check_sections(page, rendered, config)
     return structure + check_links(page, rendered, targets, index, ids) + check_owner(page)
 
 
