@@ -161,7 +161,7 @@ def test_links_record_position_and_fill():
 
 def test_fenced_code_is_highlighted_and_unknown_language_escaped():
     r = parse(MD, "```python\nx = '<b>'\n```\n```nosuchlang\n<b>\n```\n", 1, pattern=False)
-    assert '<pre class="highlight"><code class="language-python">' in r.html
+    assert '<pre class="highlight" tabindex="0"><code class="language-python">' in r.html
     assert "&lt;b&gt;" in r.html and "<b>" not in r.html
 
 
