@@ -36,7 +36,7 @@ JBAKE_LIST_KEYS = frozenset({"tags", "categories", "aliases"})
 _yaml_handler = YAMLHandler()
 
 
-class _Loader(yaml.SafeLoader):
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
     """Safe YAML without implicit timestamps: dates stay text until the date field is checked,
     so an impossible date is a field diagnostic on its own line, not a failed header."""
 
@@ -80,6 +80,8 @@ def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1
         column = mark.column + 1 if mark is not None else None
+        if line > max(index, 2):      # found only at the end of the header: point at its last line
+            line, column = max(index, 2), None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         return {}, {}, index + 1, [make(path, line, column, "frontmatter-invalid",
                                         f"cannot parse YAML frontmatter: {problem}")]

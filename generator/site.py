@@ -8,6 +8,7 @@ handbook navigation and neighbours out.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -64,20 +65,30 @@ class Site:
     updated: Mapping[str, dt.date] = field(hash=False)
 
     def neighbours(self, page: Page) -> tuple[Page | None, Page | None]:
-        if page.kind != PATTERN or page not in self.patterns:
+        i = self.pattern_position.get(page.source)
+        if page.kind != PATTERN or i is None:
             return None, None
-        i = self.patterns.index(page)
         prev_page = self.patterns[i - 1] if i > 0 else None
         next_page = self.patterns[i + 1] if i + 1 < len(self.patterns) else None
         return prev_page, next_page
 
+    @functools.cached_property
+    def pattern_position(self) -> dict[str, int]:
+        return {p.source: i for i, p in enumerate(self.patterns)}
+
+    @functools.cached_property
+    def _tags_by_slug(self) -> dict[str, Taxon]:
+        return {t.slug: t for t in self.tags}
+
+    @functools.cached_property
+    def _categories_by_slug(self) -> dict[str, Taxon]:
+        return {c.slug: c for c in self.categories}
+
     def tag(self, name: str) -> Taxon | None:
-        slug = slugify(name)
-        return next((t for t in self.tags if t.slug == slug), None)
+        return self._tags_by_slug.get(slugify(name) or "tag")
 
     def category(self, name: str) -> Taxon | None:
-        slug = slugify(name)
-        return next((c for c in self.categories if c.slug == slug), None)
+        return self._categories_by_slug.get(slugify(name) or "category")
 
 
 def taxonomy_urls(pages: list[Page]) -> set[str]:
@@ -99,7 +110,7 @@ def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping
     names: dict[str, str] = {}
     for page in pages:
         for name in getattr(page, attr):
-            slug = slugify(name) or prefix.rstrip("s")
+            slug = slugify(name) or ("tag" if prefix == "tags" else "category")
             groups[slug].append(page)
             names.setdefault(slug, name)
     lowered = {k.lower(): v for k, v in descriptions.items()}

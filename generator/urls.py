@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
 import unicodedata
 from urllib.parse import quote
@@ -41,6 +40,9 @@ def unique_id(base: str, used: dict[str, int]) -> str:
             return candidate
 
 
+_URL_SAFE = re.compile(r"^[A-Za-z0-9/._~!$&'()*+,;=:@%-]*$")
+
+
 def relative_url(from_url: str, to_url: str, directory_links: bool = False) -> str:
     """A relative link from the page at ``from_url`` to ``to_url``.
 
@@ -53,16 +55,21 @@ def relative_url(from_url: str, to_url: str, directory_links: bool = False) -> s
     if "#" in to_url:
         to_url, fragment = to_url.split("#", 1)
         fragment = "#" + fragment
-    base_dir = from_url if from_url.endswith("/") or from_url == "" else posixpath.dirname(from_url) + "/"
+    base = from_url.split("/")[:-1]          # the folders of the page's own URL
     target = to_url
     if (target.endswith("/") or target == "") and not directory_links:
-        target = target + "index.html"
-    rel = posixpath.relpath("/" + target, "/" + base_dir) if target else "."
-    if target.endswith("/") and not rel.endswith("/"):
-        rel += "/"
-    if rel == "./" or rel == ".":
+        target += "index.html"
+    parts = target.split("/")
+    common = 0
+    limit = min(len(base), len(parts) - 1)
+    while common < limit and base[common] == parts[common]:
+        common += 1
+    rel = "../" * (len(base) - common) + "/".join(parts[common:])
+    if not rel:
         rel = "./"
-    return quote(rel, safe="/.-_~!$&'()*+,;=:@%") + fragment
+    if not _URL_SAFE.match(rel):
+        rel = quote(rel, safe="/.-_~!$&'()*+,;=:@%")
+    return rel + fragment
 
 
 def output_file(url: str) -> str:
