@@ -83,7 +83,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
     from .pipeline import run
-    from .write import OutputError, check_output_folder, write_site
+    from .write import OutputError, Staging, check_output_folder
     config = _config(args, console)
     if config is None:
         return 2
@@ -94,46 +94,54 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run(config, drafts=args.drafts)
-    diagnostics = list(result.diagnostics)
-    failed = exit_code(diagnostics, args.strict) != 0
-    if failed and not args.keep_going:
-        console.report(diagnostics, args.format, result.pages)
-        console.note(f"build failed; '{_shown(config.output)}' was left as it was")
-        return 1
 
-    link_diagnostics: list[Diagnostic] = []
-
-    def post_process(staging: Path) -> bool:
-        if config.search:
-            from .search import index_site
-            problem = index_site(staging)
-            if problem:
-                link_diagnostics.append(make("search", None, None, "internal-error", problem))
-        if args.linkcheck:
-            from .linkcheck import check_site
-            checked = check_site(staging, base_url=config.base_url, ignore=config.linkcheck_ignore,
-                                 timeout=config.linkcheck_timeout)
-            link_diagnostics.extend(checked.diagnostics)
-            if exit_code(checked.diagnostics, args.strict) and not args.keep_going:
-                return False
-        return True
+    def worth_rendering(found: list[Diagnostic]) -> bool:
+        return args.keep_going or exit_code(found, args.strict) == 0
 
     try:
-        changed = write_site(config.output, result.outputs, result.copies, validate=post_process)
+        staging = Staging(config.output)
     except OSError as exc:
+        print(f"error: cannot write next to '{config.output}': {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = run(config, drafts=args.drafts, sink=staging.add, render_if=worth_rendering)
+        diagnostics = list(result.diagnostics)
+        if exit_code(diagnostics, args.strict) != 0 and not args.keep_going:
+            staging.abort()
+            console.report(diagnostics, args.format, result.pages)
+            console.note(f"build failed; '{_shown(config.output)}' was left as it was")
+            return 1
+        for rel, source in result.copies.items():
+            staging.copy(rel, source)
+        if config.search:
+            from .search import index_site
+            problem = index_site(staging.folder)
+            if problem:
+                diagnostics.append(make("search", None, None, "internal-error", problem))
+        if args.linkcheck:
+            from .linkcheck import check_site
+            checked = check_site(staging.folder, base_url=config.base_url, ignore=config.linkcheck_ignore,
+                                 timeout=config.linkcheck_timeout)
+            diagnostics.extend(checked.diagnostics)
+            if exit_code(checked.diagnostics, args.strict) and not args.keep_going:
+                staging.abort()
+                console.report(sort_diagnostics(diagnostics), args.format, result.pages)
+                console.note(f"link check failed; '{_shown(config.output)}' was left as it was")
+                return 1
+        staging.commit()
+    except OSError as exc:
+        staging.abort()
         print(f"error: cannot write '{config.output}': {exc}", file=sys.stderr)
         return 1
-    all_diagnostics = sort_diagnostics(diagnostics + link_diagnostics)
-    console.report(all_diagnostics, args.format, result.pages)
-    if changed < 0:
-        console.note(f"link check failed; '{_shown(config.output)}' was left as it was")
-        return 1
+    except BaseException:
+        staging.abort()
+        raise
+    diagnostics = sort_diagnostics(diagnostics)
+    console.report(diagnostics, args.format, result.pages)
     elapsed = time.perf_counter() - start
-    total = len(result.outputs) + len(result.copies)
-    console.note(f"built {result.pages} pages ({total} files, {changed} changed) into "
+    console.note(f"built {result.pages} pages ({staging.files} files, {staging.changed} changed) into "
                  f"{_shown(config.output)} in {elapsed:.2f}s")
-    return exit_code(all_diagnostics, args.strict)
+    return exit_code(diagnostics, args.strict)
 
 
 def cmd_linkcheck(args: argparse.Namespace, console: Console) -> int:
@@ -207,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
         add_serve(commands, common)
     except ImportError:
         pass
+    from .scaffold import add_parser as add_new; add_new(commands, common)
+    from .jbake_import import add_parser as add_import; add_import(commands, common)
+    from .report import add_parser as add_report; add_report(commands, common)
     return parser
 
 

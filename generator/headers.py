@@ -159,8 +159,8 @@ def split_header(text: str, path: str) -> Header:
     """Detect the header style of ``text`` and split it from the body."""
     if text.startswith("\ufeff"):
         text = text[1:]
-    lines = text.split("\n")
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    # Line breaks as Markdown counts them: CRLF, a lone CR or LF.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     fields: dict = {}
     key_lines: dict = {}
     diagnostics: list[Diagnostic] = []

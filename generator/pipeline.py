@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import subprocess
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 
@@ -20,7 +20,8 @@ from .content import Page, SourceFile, discover, read_source
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve
 from .markdown import Rendered, make_parser, parse
-from .render import make_environment, render_all, theme_paths
+from .parallel import load_and_parse, render_stream, section_names
+from .render import make_environment, render_all, render_failure, theme_paths
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
 from .validate import check_slugs, validate_page
 
@@ -121,8 +122,7 @@ def load_pages(config: SiteConfig, sources: list[SourceFile]) -> tuple[list[Page
 
 def parse_pages(config: SiteConfig, pages: list[Page]) -> tuple[dict[str, Rendered], list[Diagnostic]]:
     md = make_parser(config)
-    names = tuple(dict.fromkeys(("Also Known As", "Problem", "Context", "Solution", "Consequences",
-                                 "Variants") + tuple(config.required_sections)))
+    names = section_names(config)
     rendered: dict[str, Rendered] = {}
     diagnostics = []
     for page in pages:
@@ -170,56 +170,44 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
 
 def render_site(site: Site, env: jinja2.Environment | None = None,
                 only=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """Render the site model; template and rendering failures become diagnostics."""
-    config = site.config
+    """Render the site model in this process; failures become diagnostics."""
     try:
-        return render_all(site, env or make_environment(config), only), []
-    except jinja2.TemplateSyntaxError as exc:
-        return {}, [make(_template_path(config, exc.filename), exc.lineno, None, "template-error",
-                         f"template syntax error: {exc.message}")]
-    except jinja2.TemplateError as exc:
-        path, line = _template_location(config, exc)
-        return {}, [make(path, line, None, "template-error", f"template error: {exc}")]
+        return render_all(site, env or make_environment(site.config), only), []
     except Exception as exc:
-        path, line = _template_location(config, exc)
-        return {}, [make(path, line, None, "internal-error", f"rendering failed: {type(exc).__name__}: {exc}")]
+        return {}, [render_failure(site.config, exc)]
 
 
 def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
-        env: jinja2.Environment | None = None) -> Result:
-    """The whole pipeline from the files on disk to every output file's bytes."""
+        env: jinja2.Environment | None = None, sink: Callable[[str, bytes], None] | None = None,
+        workers: int | None = None,
+        render_if: Callable[[list[Diagnostic]], bool] | None = None) -> Result:
+    """The whole pipeline from the files on disk to every output file's bytes.
+
+    With ``sink``, each output goes to ``sink(path, data)`` as soon as it is rendered
+    instead of being collected, so a large site is never held in memory whole.
+    ``render_if`` sees the diagnostics of the checks and may decide not to render.
+    """
     sources = discover(config)
-    pages, diagnostics = load_pages(config, sources)
-    rendered, found = parse_pages(config, pages)
-    diagnostics += found
+    pages, rendered, diagnostics = load_and_parse(config, sources, workers)
     file_urls, copies = static_files(config)
     analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
     diagnostics += analysis.diagnostics
     diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
-    if not render:
+    if not render or (render_if is not None and not render_if(diagnostics)):
         return Result({}, {}, tuple(diagnostics), len(pages), None)
 
     site = build_site(config, pages, rendered, analysis.targets, git_dates(config), include_drafts=drafts,
                       category_descriptions=category_texts(config))
-    outputs, found = render_site(site, env)
-    diagnostics += found
+    outputs: dict[str, bytes] = {}
+    if env is not None:
+        outputs, found = render_site(site, env)
+        diagnostics += found
+    else:
+        for done, found in render_stream(site, workers):
+            diagnostics += found
+            for path, data in done:
+                if sink is not None:
+                    sink(path, data)
+                else:
+                    outputs[path] = data
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site)
-
-
-def _template_path(config: SiteConfig, filename: str | None) -> str:
-    if not filename:
-        return "themes"
-    path = Path(filename)
-    try:
-        return path.resolve().relative_to(config.root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
-def _template_location(config: SiteConfig, exc: BaseException) -> tuple[str, int | None]:
-    """The innermost template frame of a traceback: which template, which line."""
-    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
-        filename = frame.f_code.co_filename
-        if filename.endswith((".html", ".xml", ".txt")):
-            return _template_path(config, filename), line
-    return "themes", None

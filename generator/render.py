@@ -10,9 +10,12 @@ from html import escape
 from pathlib import Path
 from typing import Callable
 
+import traceback
+
 import jinja2
 
 from .config import SiteConfig
+from .diagnostics import Diagnostic, make
 from .content import PATTERN, Page
 from .links import FILE, PAGE, URL, Target
 from .markdown import Rendered, fill_links
@@ -263,40 +266,67 @@ class Renderer:
         return (f"User-agent: *\nAllow: /\n\nSitemap: {_absolute(self.config, 'sitemap.xml')}\n").encode()
 
 
+def render_jobs(renderer: Renderer) -> dict[str, Callable[[], bytes]]:
+    """Every output of the site by URL, each as a function that renders it."""
+    site = renderer.site
+    jobs: dict[str, Callable[[], bytes]] = {}
+    for page in site.pages:
+        if page.kind == PATTERN:
+            jobs[page.url] = lambda p=page: renderer.pattern(p)
+        else:
+            jobs[page.url] = lambda p=page: renderer.handbook(p)
+    jobs.setdefault("handbook/", renderer.handbook_index)
+    jobs.setdefault("", renderer.home)
+    jobs["patterns/"] = renderer.catalog
+    jobs["patterns/a-z/"] = renderer.a_to_z
+    jobs["patterns/map/"] = renderer.pattern_map
+    if site.config.search:
+        jobs["search/"] = renderer.search
+    jobs["tags/"] = renderer.tags_index
+    jobs["categories/"] = renderer.categories_index
+    for taxon in site.tags:
+        jobs[taxon.url] = lambda t=taxon: renderer.taxon(t, "tag")
+    for taxon in site.categories:
+        jobs[taxon.url] = lambda t=taxon: renderer.taxon(t, "category")
+    jobs["404.html"] = renderer.not_found
+    jobs["sitemap.xml"] = renderer.sitemap
+    jobs["feed.xml"] = renderer.feed
+    jobs["robots.txt"] = renderer.robots
+    return jobs
+
+
 def render_all(site: Site, env: jinja2.Environment,
                only: Callable[[str], bool] | None = None) -> dict[str, bytes]:
     """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL."""
-    renderer = Renderer(site, env)
-    jobs: list[tuple[str, Callable[[], bytes]]] = []
-    for page in site.pages:
-        if page.kind == PATTERN:
-            jobs.append((page.url, lambda p=page: renderer.pattern(p)))
-        else:
-            jobs.append((page.url, lambda p=page: renderer.handbook(p)))
-    page_urls = {p.url for p in site.pages}
-    if "handbook/" not in page_urls:
-        jobs.append(("handbook/", renderer.handbook_index))
-    if "" not in page_urls:
-        jobs.append(("", renderer.home))
-    jobs.append(("patterns/", renderer.catalog))
-    jobs.append(("patterns/a-z/", renderer.a_to_z))
-    jobs.append(("patterns/map/", renderer.pattern_map))
-    if site.config.search:
-        jobs.append(("search/", renderer.search))
-    jobs.append(("tags/", renderer.tags_index))
-    jobs.append(("categories/", renderer.categories_index))
-    for taxon in site.tags:
-        jobs.append((taxon.url, lambda t=taxon: renderer.taxon(t, "tag")))
-    for taxon in site.categories:
-        jobs.append((taxon.url, lambda t=taxon: renderer.taxon(t, "category")))
-    jobs.append(("404.html", renderer.not_found))
-    jobs.append(("sitemap.xml", renderer.sitemap))
-    jobs.append(("feed.xml", renderer.feed))
-    jobs.append(("robots.txt", renderer.robots))
-    outputs: dict[str, bytes] = {}
-    for url, job in jobs:
-        if only is not None and not only(url):
-            continue
-        outputs[output_file(url)] = job()
-    return outputs
+    jobs = render_jobs(Renderer(site, env))
+    return {output_file(url): job() for url, job in jobs.items() if only is None or only(url)}
 
+
+def render_failure(config: SiteConfig, exc: BaseException) -> Diagnostic:
+    """A rendering exception as a diagnostic pointing at the template and line at fault."""
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return make(_template_path(config, exc.filename), exc.lineno, None, "template-error",
+                    f"template syntax error: {exc.message}")
+    path, line = _template_location(config, exc)
+    if isinstance(exc, jinja2.TemplateError):
+        return make(path, line, None, "template-error", f"template error: {exc}")
+    return make(path, line, None, "internal-error", f"rendering failed: {type(exc).__name__}: {exc}")
+
+
+def _template_path(config: SiteConfig, filename: str | None) -> str:
+    if not filename:
+        return "themes"
+    path = Path(filename)
+    try:
+        return path.resolve().relative_to(config.root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _template_location(config: SiteConfig, exc: BaseException) -> tuple[str, int | None]:
+    """The innermost template frame of a traceback: which template, which line."""
+    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        filename = frame.f_code.co_filename
+        if filename.endswith((".html", ".xml", ".txt")):
+            return _template_path(config, filename), line
+    return "themes", None

@@ -65,42 +65,71 @@ def _reuse_or_write(target: Path, previous: Path, data: bytes) -> bool:
     return True
 
 
+class Staging:
+    """A new output folder being assembled beside the old one; ``commit`` swaps it in.
+
+    Files arrive one at a time (``add``, ``copy``), so a large site never has to be
+    held in memory whole.
+    """
+
+    def __init__(self, output: Path):
+        self.output = output.resolve()
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.output.name}.new-", dir=self.output.parent))
+        self.changed = 0
+        self.files = 0
+        self._written: set[str] = set()
+
+    def add(self, rel: str, data: bytes) -> None:
+        self.files += 1
+        self._written.add(rel)
+        self.changed += _reuse_or_write(self.folder / rel, self.output / rel, data)
+
+    def copy(self, rel: str, source: Path) -> None:
+        if rel in self._written:
+            return
+        self.files += 1
+        self._written.add(rel)
+        target = self.folder / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        previous = self.output / rel
+        if _same_file(previous, source):
+            try:
+                os.link(previous, target)
+                return
+            except OSError:
+                pass
+        shutil.copy2(source, target)
+        self.changed += 1
+
+    def commit(self) -> None:
+        _swap(self.folder, self.output)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 def write_site(output: Path, outputs: Mapping[str, bytes], copies: Mapping[str, Path],
                validate: Callable[[Path], bool] | None = None) -> int:
     """Write the site into ``output`` atomically; returns how many files changed.
 
     ``validate`` may inspect the finished temporary folder before it is swapped
-    in; when it returns False the previous output is left exactly as it was.
+    in; when it returns False the previous output is left exactly as it was (-1).
     """
-    output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.new-", dir=output.parent))
-    changed = 0
+    staging = Staging(output)
     try:
         for rel, data in outputs.items():
-            changed += _reuse_or_write(staging / rel, output / rel, data)
+            staging.add(rel, data)
         for rel, source in copies.items():
-            if rel in outputs:
-                continue
-            target = staging / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            previous = output / rel
-            if _same_file(previous, source):
-                try:
-                    os.link(previous, target)
-                    continue
-                except OSError:
-                    pass
-            shutil.copy2(source, target)
-            changed += 1
-        if validate is not None and not validate(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+            staging.copy(rel, source)
+        if validate is not None and not validate(staging.folder):
+            staging.abort()
             return -1
-        _swap(staging, output)
+        staging.commit()
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        staging.abort()
         raise
-    return changed
+    return staging.changed
 
 
 def _swap(staging: Path, output: Path) -> None:

@@ -1,0 +1,147 @@
+"""Both cores: load-and-parse and rendering spread over forked worker processes.
+
+The stages themselves stay plain functions (``content.read_source``, ``markdown.parse``,
+the ``Renderer`` methods); this module only hands them out in chunks and gathers the
+results in order, so the output is the same as a single-process run. Workers are forked
+after the site model exists, so they inherit it instead of receiving a copy.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from typing import Iterator
+
+from .config import SiteConfig
+from .content import Page, SourceFile, read_source
+from .diagnostics import Diagnostic, make
+from .markdown import Rendered, make_parser, parse
+from .render import Renderer, make_environment, render_failure, render_jobs
+from .site import Site
+from .urls import output_file
+
+MIN_ITEMS = 64          # below this, one process is faster than starting workers
+CHUNKS_PER_WORKER = 6
+
+# State of one worker process, set by its initializer (never used in the parent).
+_worker: dict = {}
+
+
+def worker_count(items: int, requested: int | None = None) -> int:
+    """How many processes to use for ``items`` pieces of work (1 means: do it here)."""
+    if requested is not None:
+        return max(1, requested)
+    if items < MIN_ITEMS or "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _chunks(items: list, workers: int) -> list[list]:
+    count = max(1, min(len(items), workers * CHUNKS_PER_WORKER))
+    size = -(-len(items) // count)
+    return [items[i:i + size] for i in range(0, len(items), size)]
+
+
+def section_names(config: SiteConfig) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(("Also Known As", "Problem", "Context", "Solution", "Consequences",
+                                "Variants") + tuple(config.required_sections)))
+
+
+def load_and_parse_one(config: SiteConfig, md, names: tuple[str, ...],
+                       source: SourceFile) -> tuple[Page | None, Rendered | None, list[Diagnostic]]:
+    """Read, load and parse one file; failures of ours become ``internal-error`` diagnostics."""
+    try:
+        page, diagnostics = read_source(config.root, source)
+    except Exception as exc:
+        return None, None, [make(source.path, None, None, "internal-error",
+                                 f"loading failed: {type(exc).__name__}: {exc}")]
+    if page is None:
+        return None, None, diagnostics
+    try:
+        rendered = parse(md, page.body, page.body_line, pattern=page.kind == "pattern", section_names=names)
+    except Exception as exc:
+        diagnostics = diagnostics + [make(page.source, None, None, "internal-error",
+                                          f"Markdown parsing failed: {type(exc).__name__}: {exc}")]
+        rendered = Rendered("", (), (), frozenset(), (), (), "", 0, ok=False)
+    return page, rendered, diagnostics
+
+
+def _init_loader(config: SiteConfig) -> None:
+    _worker["config"] = config
+    _worker["md"] = make_parser(config)
+    _worker["names"] = section_names(config)
+
+
+def _load_chunk(sources: list[SourceFile]) -> list[tuple]:
+    config, md, names = _worker["config"], _worker["md"], _worker["names"]
+    return [load_and_parse_one(config, md, names, source) for source in sources]
+
+
+def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int | None = None
+                   ) -> tuple[list[Page], dict[str, Rendered], list[Diagnostic]]:
+    """Every source loaded and parsed, in the order given."""
+    count = worker_count(len(sources), workers)
+    if count == 1:
+        md, names = make_parser(config), section_names(config)
+        results = [load_and_parse_one(config, md, names, source) for source in sources]
+    else:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(count, initializer=_init_loader, initargs=(config,)) as pool:
+            results = [item for chunk in pool.imap(_load_chunk, _chunks(sources, count)) for item in chunk]
+    pages, rendered, diagnostics = [], {}, []
+    for page, parsed, found in results:
+        diagnostics.extend(found)
+        if page is not None:
+            pages.append(page)
+            rendered[page.source] = parsed
+    return pages, rendered, diagnostics
+
+
+def _init_renderer(site: Site) -> None:
+    _worker["site"] = site
+    _worker["jobs"] = render_jobs(Renderer(site, make_environment(site.config)))
+
+
+def _render_chunk(urls: list[str]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
+    jobs, config = _worker["jobs"], _worker["site"].config
+    done, failures = [], []
+    for url in urls:
+        try:
+            done.append((output_file(url), jobs[url]()))
+        except Exception as exc:
+            failures.append(render_failure(config, exc))
+            break
+    return done, failures
+
+
+def render_stream(site: Site, workers: int | None = None
+                  ) -> Iterator[tuple[list[tuple[str, bytes]], list[Diagnostic]]]:
+    """Rendered outputs in chunks, in a stable order, with any rendering failures."""
+    try:
+        env = make_environment(site.config)
+        jobs = render_jobs(Renderer(site, env))
+    except Exception as exc:
+        yield [], [render_failure(site.config, exc)]
+        return
+    urls = list(jobs)
+    count = worker_count(len(urls), workers)
+    if count == 1:
+        for chunk in _chunks(urls, 1):
+            done, failures = [], []
+            for url in chunk:
+                try:
+                    done.append((output_file(url), jobs[url]()))
+                except Exception as exc:
+                    failures.append(render_failure(site.config, exc))
+                    break
+            yield done, failures
+            if failures:
+                return
+        return
+    context = multiprocessing.get_context("fork")
+    with context.Pool(count, initializer=_init_renderer, initargs=(site,)) as pool:
+        for done, failures in pool.imap(_render_chunk, _chunks(urls, count)):
+            yield done, failures
+            if failures:
+                pool.terminate()
+                return
