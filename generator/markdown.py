@@ -31,6 +31,7 @@ _PLACEHOLDER = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
 _HTML_LINK = re.compile(r"""\b(href|src)\s*=\s*(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 _HTML_ID = re.compile(r"""\s(?:id|name)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
 _FORMATTER = HtmlFormatter(nowrap=True)
+_LINK_TOKENS = frozenset({"link_open", "image", "html_inline"})
 
 
 @dataclass(frozen=True)
@@ -192,7 +193,7 @@ def _legacy_sections(tokens: list[Token], names: dict[str, str]) -> list[Token]:
                 and tokens[i + 1].type == "inline"):
             inline = tokens[i + 1]
             children = inline.children or []
-            lines = _split_lines(children)
+            lines = _split_lines(children) if "**" in inline.content or "__" in inline.content else []
             if any(_marker(line, names) for line in lines):
                 start = token.map[0] if token.map else 0
                 # Group lines into segments: a marker line starts a new segment.
@@ -318,18 +319,19 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                                 "marker": "legacy" if legacy else "heading"}
                 in_variants = known == "Variants"
             continue
-        if section_open is not None and token.type not in ("heading_close",) and not (
-                token.type == "inline" and index > 0 and tokens[index - 1].type == "heading_open"):
+        is_inline = token.type == "inline"
+        heading_text = is_inline and index > 0 and tokens[index - 1].type == "heading_open"
+        plain = _plain(token.children) if is_inline else ""
+        if section_open is not None and token.type != "heading_close" and not heading_text:
             if token.nesting != -1:
                 section_open["content"] = True
-            if token.type == "inline":
-                section_open["text"].append(_plain(token.children))
+            if is_inline:
+                section_open["text"].append(plain)
         if token.type == "list_item_open" and in_variants:
             pending_item = token
-        if token.type == "inline":
+        if is_inline:
             children = token.children or []
-            plain = _plain(children)
-            if not (index > 0 and tokens[index - 1].type == "heading_open"):
+            if not heading_text:
                 words += len(plain.split())
                 if not summary and index > 0 and tokens[index - 1].type == "paragraph_open" \
                         and tokens[index - 1].level == 0:
@@ -346,11 +348,12 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                         line = body_line + (token.map[0] if token.map else current_map[0])
                         variants.append(Variant(name, vid, line))
                 pending_item = None
-            block_map = token.map or current_map
-            block_key = block_map[0]
-            block_text = "\n".join(source_lines[block_map[0]:block_map[1]])
-            for child in children:
-                _collect_link(child, links, block_text, body_line + block_map[0], cursor_by_block, block_key)
+            if any(c.type in _LINK_TOKENS or c.children for c in children):
+                block_map = token.map or current_map
+                block_key = block_map[0]
+                block_text = "\n".join(source_lines[block_map[0]:block_map[1]])
+                for child in children:
+                    _collect_link(child, links, block_text, body_line + block_map[0], cursor_by_block, block_key)
         elif token.type == "html_block":
             _collect_html(token, links, body_line + (token.map or current_map)[0])
 
