@@ -1,0 +1,577 @@
+"""Incremental rebuilds for ``serve``: the same pipeline stages, redone only where a change reaches.
+
+``build`` runs every stage once and keeps what each produced in a ``State``:
+the loaded pages and their parses by source, a content hash per source, the
+static files' bytes and every rendered output. ``update`` takes the paths that
+changed on disk and returns a new ``State`` plus a ``Rebuild`` saying what was
+done. Neither prints, writes or raises: failures become diagnostics.
+
+What a change costs:
+
+- a Markdown file: that file alone is read and parsed again (added and deleted
+  files too); links are resolved and pages validated again (only the page and the
+  pages linking to it when it kept its URL, title, tags...; else ``analyse`` for
+  the whole site); ``build_site`` runs; and only the outputs that can show the
+  change are rendered again: the page itself and, when something another page
+  shows of it changed, the listings (home, catalog, feed, sitemap, indexes...),
+  the taxon pages of its old and new tags and categories, the pages it links to
+  and the pages linking to it, its previous/next neighbours when the order or a
+  title moved, every handbook page when the navigation changed, and any page
+  whose links now resolve differently (a page or file appeared or went away);
+- a template: a fresh Jinja environment and every output rendered again, with
+  no Markdown parsed;
+- a static file: that file read again (and links re-resolved if a file
+  appeared or went away);
+- ``site.toml``: everything from scratch.
+
+The result of ``update`` equals what ``pipeline.run`` would give for the same
+files, byte for byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+import traceback
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterable, Mapping
+
+import jinja2
+
+from .config import ConfigError, SiteConfig, load_config
+from .content import HANDBOOK, PATTERN, Page, SourceFile, discover
+from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
+from .markdown import Rendered
+from .parallel import load_and_parse
+from .links import build_index
+from .pipeline import Analysis, analyse, category_texts, git_dates, render_site, resolve_links, static_files
+from .render import make_environment, theme_paths
+from .site import NavNode, Site, build_site
+from .urls import output_file
+from .validate import validate_page
+
+# What a changed path is.
+CONFIG, TEMPLATE, STATIC, CONTENT, THEME = "config", "template", "static", "content", "theme"
+
+# Outputs whose bytes depend on no page: never rendered again for a content change.
+_PAGE_INDEPENDENT = frozenset({"404.html", "robots.txt"})
+
+
+@dataclass(frozen=True)
+class Rebuild:
+    """What one build or update did."""
+
+    kind: str                                  # "full", "content", "template", "static", "none" or "failed"
+    changed: tuple[str, ...] = ()              # inputs that changed, relative to the site root when inside it
+    rendered: int = 0                          # outputs rendered again
+    rendered_paths: tuple[str, ...] = ()       # which ones
+    parsed: int = 0                            # Markdown files parsed again
+    outputs: tuple[str, ...] = ()              # output paths whose bytes changed, appeared or went away
+    diagnostics: tuple[Diagnostic, ...] = ()   # every diagnostic of the site as it now is
+    elapsed: float = 0.0                       # seconds
+    pages: int = 0
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.ERROR)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def css_only(self) -> bool:
+        return bool(self.outputs) and all(path.endswith(".css") for path in self.outputs)
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything one build produced, by source; never changed in place (each update makes a new one)."""
+
+    config: SiteConfig
+    drafts: bool
+    env: jinja2.Environment = field(compare=False, hash=False, repr=False)
+    sources: Mapping[str, SourceFile] = field(default_factory=dict, hash=False, repr=False)
+    hashes: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)
+    pages: Mapping[str, Page] = field(default_factory=dict, hash=False, repr=False)
+    rendered: Mapping[str, Rendered] = field(default_factory=dict, hash=False, repr=False)
+    found: Mapping[str, tuple[Diagnostic, ...]] = field(default_factory=dict, hash=False, repr=False)
+    file_urls: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)
+    copies: Mapping[str, Path] = field(default_factory=dict, hash=False, repr=False)
+    static: Mapping[str, bytes] = field(default_factory=dict, hash=False, repr=False)
+    dates: Mapping = field(default_factory=dict, hash=False, repr=False)
+    described: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)   # category texts
+    analysis: Analysis | None = field(default=None, hash=False, repr=False)
+    site: Site | None = field(default=None, hash=False, repr=False)
+    outputs: Mapping[str, bytes] = field(default_factory=dict, hash=False, repr=False)
+    checked: tuple[Diagnostic, ...] = ()       # load, parse and analysis diagnostics, severities applied
+    diagnostics: tuple[Diagnostic, ...] = ()   # the above plus rendering's
+    stale: bool = False                        # outputs may lag the sources: render everything next time
+    broken: bool = False                       # a stage crashed or site.toml is invalid: rebuild from scratch
+
+    @property
+    def files(self) -> dict[str, bytes]:
+        """Every file of the site, as a static host would serve it: ``{output path: bytes}``."""
+        merged = dict(self.static)
+        merged.update(self.outputs)
+        return merged
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _file_digest(config: SiteConfig, path: str) -> str | None:
+    try:
+        return _digest((config.root / path).read_bytes())
+    except OSError:
+        return None
+
+
+def _load(config: SiteConfig, sources: list[SourceFile], workers: int | None,
+          ) -> tuple[dict[str, Page], dict[str, Rendered], dict[str, tuple[Diagnostic, ...]]]:
+    """Read, load and parse files with the pipeline's own loader; diagnostics by source."""
+    loaded, rendered, diagnostics = load_and_parse(config, sources, workers) if sources else ([], {}, [])
+    found: dict[str, tuple[Diagnostic, ...]] = {source.path: () for source in sources}
+    for diag in diagnostics:
+        found[diag.path] = found.get(diag.path, ()) + (diag,)
+    return {page.source: page for page in loaded}, rendered, found
+
+
+def _read_static(copies: Mapping[str, Path], only: Iterable[str] | None = None,
+                 previous: Mapping[str, bytes] | None = None) -> dict[str, bytes]:
+    """The bytes of the static files; with ``only``, just those output paths are read again."""
+    data = dict(previous or {})
+    for out in list(data):
+        if out not in copies:
+            del data[out]
+    for out in (copies if only is None else only):
+        if out not in copies:
+            continue
+        try:
+            data[out] = copies[out].read_bytes()
+        except OSError:
+            data.pop(out, None)
+    return data
+
+
+# --- whole builds ----------------------------------------------------------------------------------
+
+def build(config: SiteConfig, *, drafts: bool = False, workers: int | None = 1) -> tuple[State, Rebuild]:
+    """Every stage from the files on disk, as ``pipeline.run`` does, keeping each stage's result.
+
+    ``workers`` is passed to the parallel loader (None: as many as pay off). Its workers are
+    forked processes: only ask for more than one while this process runs no other thread.
+    """
+    start = time.perf_counter()
+    try:
+        state = _build(config, drafts, workers)
+    except Exception as exc:
+        state = State(config=config, drafts=drafts, env=make_environment(config), broken=True,
+                      diagnostics=(_crash(exc, "building"),))
+        return state, Rebuild("failed", diagnostics=state.diagnostics, elapsed=time.perf_counter() - start)
+    return state, Rebuild("full", rendered=len(state.outputs), rendered_paths=tuple(sorted(state.outputs)),
+                          parsed=len(state.rendered),
+                          outputs=tuple(sorted(state.files)), diagnostics=state.diagnostics,
+                          elapsed=time.perf_counter() - start, pages=len(state.pages))
+
+
+def _build(config: SiteConfig, drafts: bool, workers: int | None) -> State:
+    sources = {s.path: s for s in discover(config)}
+    hashes = {path: digest for path in sources if (digest := _file_digest(config, path)) is not None}
+    pages, rendered, found = _load(config, list(sources.values()), workers)
+    file_urls, copies = static_files(config)
+    state = State(config=config, drafts=drafts, env=make_environment(config), sources=sources, hashes=hashes,
+                  pages=pages, rendered=rendered, found=found, file_urls=file_urls, copies=copies,
+                  static=_read_static(copies), dates=git_dates(config), described=category_texts(config))
+    return _render(_analyse(state), everything=True)[0]
+
+
+def _analyse(state: State, previous: State | None = None, changed: frozenset[str] = frozenset()) -> State:
+    """Resolve, validate and build the site model: ``pipeline.analyse`` and ``site.build_site``.
+
+    With the previous state and the sources that changed since, links are resolved and pages
+    validated again only where that can differ (see ``_reanalyse``).
+    """
+    config = state.config
+    pages = [state.pages[path] for path in sorted(state.pages)]
+    analysis = _reanalyse(state, previous, changed, pages) if previous is not None else None
+    if analysis is None:
+        analysis = analyse(config, pages, dict(state.rendered), dict(state.file_urls), drafts=state.drafts)
+    diagnostics: list[Diagnostic] = []
+    for path in sorted(state.found):
+        diagnostics.extend(state.found[path])
+    diagnostics += analysis.diagnostics
+    checked = tuple(sort_diagnostics(apply_severities(diagnostics, config.severity_map)))
+    site = build_site(config, pages, dict(state.rendered), analysis.targets, state.dates,
+                      include_drafts=state.drafts, category_descriptions=dict(state.described))
+    return replace(state, analysis=analysis, site=site, checked=checked)
+
+
+def _located(page: Page) -> tuple:
+    """What of a page decides where other pages' links to it go, and which URLs exist."""
+    return (page.url, page.slug, page.kind, page.status, page.tags, page.categories)
+
+
+def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: list[Page]) -> Analysis | None:
+    """``pipeline.analyse`` for a change that moved nothing, or None when it must run whole.
+
+    When every changed page is still there with the same URL, slug, kind, status, tags
+    and categories, and no page or file came or went, the other pages' links resolve as
+    before and their checks give what they gave, except for the pages linking to a changed
+    page (its anchors may have come or gone) and, when a title or alias changed, the pages
+    with a broken link (their "did you mean" hints name pages by title). Only the changed
+    pages and those are resolved and validated again. Slug checks depend on nothing that
+    changed.
+    """
+    old = previous.analysis
+    if old is None or not changed or set(state.pages) != set(previous.pages) \
+            or dict(state.file_urls) != dict(previous.file_urls):
+        return None
+    if any(_located(state.pages[s]) != _located(previous.pages[s]) for s in changed):
+        return None
+    renamed = any((state.pages[s].title, state.pages[s].aliases) != (previous.pages[s].title, previous.pages[s].aliases)
+                  for s in changed)
+    config = state.config
+    index = build_index(pages, dict(state.file_urls), set(old.index.generated), config.base_path)
+    linkers = {source for source, targets in old.targets.items()
+               if any(t.page is not None and t.page.source in changed for t in targets)}
+    if renamed:
+        linkers |= {d.path for d in old.diagnostics if d.code == "link-broken"}
+    again = [page for page in pages if page.source in changed or page.source in linkers]
+    redo = {page.source for page in again}
+    targets = dict(old.targets)
+    targets.update(resolve_links(again, dict(state.rendered), index))
+    ids = {page.source: state.rendered[page.source].ids for page in pages}
+    diagnostics = [d for d in old.diagnostics if d.path not in redo or d.code == "slug-duplicate"]
+    for page in again:
+        try:
+            diagnostics += validate_page(page, state.rendered[page.source], targets[page.source], index, ids, config)
+        except Exception as exc:
+            diagnostics.append(make(page.source, None, None, "internal-error",
+                                    f"validation failed: {type(exc).__name__}: {exc}"))
+    return Analysis(index, targets, tuple(diagnostics))
+
+
+def _render(state: State, *, everything: bool = False, affected: set[str] | None = None,
+            previous: Site | None = None, listings: bool = True) -> tuple[State, tuple[str, ...]]:
+    """Render the outputs that may have changed; returns the new state and the outputs rendered."""
+    site = state.site
+    assert site is not None
+    old = state.outputs
+    seen: set[str] = set()
+    fixed: set[str] = set()
+    if not everything and previous is not None:
+        fixed = {p.url for p in site.pages} | {p.url for p in previous.pages}
+        fixed |= {t.url for t in site.tags + site.categories + previous.tags + previous.categories}
+        fixed |= _PAGE_INDEPENDENT
+
+    def only(url: str) -> bool:
+        seen.add(output_file(url))
+        if everything or output_file(url) not in old:
+            return True
+        return url in (affected or ()) or (listings and url not in fixed)
+
+    fresh, found = render_site(site, state.env, only)
+    diagnostics = tuple(sort_diagnostics(list(state.checked) + found))
+    if found and not fresh:
+        # Rendering failed part-way: keep the last outputs and render everything next time.
+        return replace(state, diagnostics=diagnostics, stale=True), ()
+    outputs = {path: data for path, data in old.items() if path in seen}
+    outputs.update(fresh)
+    return replace(state, outputs=outputs, diagnostics=diagnostics, stale=False), tuple(sorted(fresh))
+
+
+def _crash(exc: BaseException, doing: str) -> Diagnostic:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return make("site", None, None, "internal-error", f"{doing} failed: {type(exc).__name__}: {exc}{where}")
+
+
+# --- classifying changed paths ---------------------------------------------------------------------
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def classify(config: SiteConfig, path: Path | str) -> str | None:
+    """What kind of input ``path`` is: CONFIG, TEMPLATE, STATIC, CONTENT, THEME, or None to ignore."""
+    path = Path(os.path.abspath(path))
+    root = config.root
+    if _inside(path, config.output):
+        return None
+    if path == root / "site.toml":
+        return CONFIG
+    themes = theme_paths(config)
+    if any(_inside(path, folder) for folder in themes.templates):
+        return TEMPLATE
+    if any(_inside(path, folder) for folder in themes.static):
+        return STATIC
+    for folder in (config.patterns_dir, config.handbook_dir):
+        if _inside(path, root / folder):
+            return CONTENT if path.suffix.lower() == ".md" or path == root / folder else STATIC
+    if _inside(path, root / config.static_dir):
+        return STATIC
+    if _inside(path, root / "themes"):
+        return THEME          # e.g. a theme folder of the site appeared: lookup order may have changed
+    return None
+
+
+def _shown(config: SiteConfig, path: Path) -> str:
+    try:
+        return path.relative_to(config.root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _content_source(config: SiteConfig, path: Path) -> SourceFile | None:
+    for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):
+        base = config.root / folder
+        if _inside(path, base) and path != base:
+            return SourceFile(path=path.relative_to(config.root).as_posix(), kind=kind,
+                              rel=path.relative_to(base).as_posix())
+    return None
+
+
+# --- updates ---------------------------------------------------------------------------------------
+
+def update(state: State, paths: Iterable[Path | str]) -> tuple[State, Rebuild]:
+    """Bring ``state`` up to date with the files at ``paths``, which changed, appeared or went away."""
+    start = time.perf_counter()
+    config = state.config
+    kinds: dict[Path, str] = {}
+    for raw in paths:
+        path = Path(os.path.abspath(raw))
+        kind = classify(config, path)
+        if kind is not None:
+            kinds[path] = kind
+    kinds = _prune(state, kinds)
+    changed = tuple(sorted(_shown(config, p) for p in kinds))
+    if not kinds:
+        return state, Rebuild("none", diagnostics=state.diagnostics, pages=len(state.pages),
+                              elapsed=time.perf_counter() - start)
+    try:
+        if CONFIG in kinds.values() or state.broken:
+            new, result = _reconfigure(state)
+        else:
+            new, result = _update(state, kinds)
+    except Exception as exc:
+        diagnostics = tuple(sort_diagnostics(list(state.diagnostics) + [_crash(exc, "rebuilding")]))
+        new = replace(state, broken=True)
+        result = Rebuild("failed", diagnostics=diagnostics, pages=len(state.pages))
+    return new, replace(result, changed=changed, elapsed=time.perf_counter() - start)
+
+
+def _prune(state: State, kinds: Mapping[Path, str]) -> dict[Path, str]:
+    """Drop paths that are gone and never were inputs: temporary files written and renamed by editors."""
+    known: set[Path] | None = None
+    kept = {}
+    for path, kind in kinds.items():
+        if kind in (STATIC, THEME) and not path.exists():
+            if known is None:
+                known = {Path(os.path.abspath(p)) for p in state.copies.values()}
+                known |= {state.config.root / s for s in state.sources}
+            if path not in known and not any(path in k.parents for k in known):
+                continue
+        kept[path] = kind
+    return kept
+
+
+def _reconfigure(state: State) -> tuple[State, Rebuild]:
+    try:
+        config = load_config(state.config.root)
+    except ConfigError as exc:
+        diag = make(exc.path, exc.line, None, "config-invalid", exc.message)
+        return replace(state, broken=True), Rebuild("failed", diagnostics=(diag,), pages=len(state.pages))
+    # Search stays off when the command line turned it off (e.g. Pagefind is not installed).
+    if state.config.search is False and config.search:
+        config = config.with_overrides(search=False)
+    new, result = build(config, drafts=state.drafts)
+    if result.kind == "failed":
+        return new, result
+    return new, replace(result, outputs=_diff(state.files, new.files))
+
+
+def _diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> tuple[str, ...]:
+    return tuple(sorted({p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}))
+
+
+def _update(state: State, kinds: Mapping[Path, str]) -> tuple[State, Rebuild]:
+    config = state.config
+    template = any(k in (TEMPLATE, THEME) for k in kinds.values())
+    statics = [p for p, k in kinds.items() if k in (STATIC, THEME)]
+    contents = [p for p, k in kinds.items() if k == CONTENT]
+
+    # Content: re-read only what changed; look for added and removed files when needed.
+    sources, hashes, pages, found = dict(state.sources), dict(state.hashes), dict(state.pages), dict(state.found)
+    rendered = dict(state.rendered)
+    reload: set[str] = set()
+    rescan = False
+    for path in contents:
+        source = _content_source(config, path)
+        if source is None or source.path not in sources or not path.is_file():
+            rescan = True
+        else:
+            reload.add(source.path)
+    # A folder in a content folder (moved, deleted, created) can hide Markdown files in it.
+    for path in statics:
+        if _content_source(config, path) is not None and not path.is_file():
+            rescan = True
+    removed: set[str] = set()
+    if rescan:
+        found_now = {s.path: s for s in discover(config)}
+        removed = set(sources) - set(found_now)
+        reload |= set(found_now) - set(sources)
+        sources = found_now
+    changed_sources: set[str] = set()
+    for path in removed:
+        for table in (hashes, pages, found, rendered):
+            table.pop(path, None)
+        changed_sources.add(path)
+    to_load: list[SourceFile] = []
+    for path in sorted(reload):
+        if path not in sources:
+            continue
+        digest = _file_digest(config, path)
+        if digest is not None and digest == hashes.get(path) and path in pages:
+            continue                      # saved without a change
+        changed_sources.add(path)
+        for table in (hashes, pages, found, rendered):
+            table.pop(path, None)
+        if digest is not None:
+            hashes[path] = digest
+        to_load.append(sources[path])
+    loaded, fresh, loaded_found = _load(config, to_load, 1)
+    pages.update(loaded)
+    rendered.update(fresh)
+    found.update(loaded_found)
+
+    # Static files: re-read those that changed; links are resolved again if files came or went.
+    file_urls, copies, static = state.file_urls, state.copies, state.static
+    relink = False
+    if statics or template:
+        file_urls, copies = static_files(config)
+        changed_paths = set(statics)
+        reread = [out for out, src in copies.items()
+                  if state.copies.get(out) != src or Path(os.path.abspath(src)) in changed_paths]
+        static = _read_static(copies, reread, state.static)
+        relink = dict(file_urls) != dict(state.file_urls)
+
+    # Category descriptions live in a Markdown file of their own (``_categories.md``).
+    described = category_texts(config) if contents else state.described
+    redescribed = dict(described) != dict(state.described)
+
+    new = replace(state, sources=sources, hashes=hashes, pages=pages, rendered=rendered, found=found,
+                  file_urls=file_urls, copies=copies, static=static, described=described)
+    rendered_paths: tuple[str, ...] = ()
+    if template:
+        new = replace(new, env=make_environment(config))
+    if changed_sources or relink or redescribed:
+        new = _analyse(new, state, frozenset(changed_sources))
+    if template or new.stale or state.site is None:
+        new, rendered_paths = _render(new, everything=True)
+    elif changed_sources or relink or redescribed:
+        affected, listings = affected_urls(state.site, new.site, changed_sources, relink)
+        if redescribed:
+            affected |= {c.url for c in new.site.categories}
+        new, rendered_paths = _render(new, affected=affected, previous=state.site,
+                                      listings=listings or relink or redescribed)
+    kind = "content" if changed_sources or redescribed else "template" if template else \
+        "static" if statics else "none"
+    return new, Rebuild(kind, rendered=len(rendered_paths), rendered_paths=rendered_paths, parsed=len(loaded),
+                        outputs=_diff(state.files, new.files), diagnostics=new.diagnostics,
+                        pages=len(new.pages))
+
+
+# --- which outputs a content change reaches --------------------------------------------------------
+
+def _target_key(targets) -> tuple:
+    return tuple((t.kind, t.page.source if t.page is not None else None, t.url, t.fragment) for t in targets)
+
+
+def _nav_shape(node: NavNode) -> tuple:
+    return (node.title, node.url, node.order, node.folder, node.page.source if node.page else None,
+            tuple(_nav_shape(child) for child in node.children))
+
+
+def _neighbours(site: Site) -> dict[str, tuple]:
+    result = {}
+    patterns = site.patterns
+    for i, page in enumerate(patterns):
+        prev_page = patterns[i - 1] if i > 0 else None
+        next_page = patterns[i + 1] if i + 1 < len(patterns) else None
+        result[page.source] = tuple((p.source, p.title, p.url) if p else None for p in (prev_page, next_page))
+    return result
+
+
+def _listed(site: Site, pages: Mapping[str, Page], source: str) -> tuple | None:
+    """What a listing (catalog, map, feed, taxon page, backlinks...) can show of one page."""
+    page = pages.get(source)
+    if page is None:
+        return None
+    rendered = site.rendered.get(source)
+    info = site.info.get(source)
+    return (page.kind, page.rel, page.url, page.title, page.slug, page.date, page.tags, page.categories,
+            page.description, page.status, page.aliases, page.owner, page.order, page.header_style,
+            tuple(sorted((str(k), repr(v)) for k, v in page.fields.items())),
+            rendered.summary if rendered is not None else None,
+            (info.aliases, tuple((v.name, v.id) for v in info.variants)) if info is not None else None,
+            tuple(t.page.source for t in site.targets.get(source, ()) if t.page is not None))
+
+
+def affected_urls(old: Site, new: Site, changed: set[str], relinked: bool = False) -> tuple[set[str], bool]:
+    """The page and taxon URLs whose output may differ after the sources in ``changed`` changed,
+    and whether the listings (every output that is neither a page nor a taxon page: home,
+    catalog, feed, sitemap, indexes...) may differ too.
+
+    A change that leaves what listings show of a page alone (its header, summary,
+    aliases, variants and links) reaches that page's own output only, unless
+    ``relinked`` says a static file came or went, so links may resolve elsewhere.
+    """
+    urls: set[str] = set()
+    sites = (old, new)
+    by_source = [{p.source: p for p in site.pages} for site in sites]
+    # The changed pages themselves.
+    for pages in by_source:
+        urls.update(pages[s].url for s in changed if s in pages)
+    moved = {s for s in changed if _listed(old, by_source[0], s) != _listed(new, by_source[1], s)}
+    if not moved and not relinked:
+        # Nothing another output shows of these pages changed, and no page or file came or
+        # went: every link resolves as before, the order and the navigation are the same.
+        return urls, False
+    listings = True
+    for site, pages in zip(sites, by_source):
+        # Taxon pages listing them, before and after.
+        for taxon in site.tags + site.categories:
+            if any(p.source in moved for p in taxon.pages):
+                urls.add(taxon.url)
+        for source, targets in site.targets.items():
+            hits = [t.page.source for t in targets if t.page is not None]
+            # Pages they link to (backlinks) and pages linking to them.
+            if source in moved:
+                urls.update(pages[s].url for s in hits if s in pages)
+            elif source in pages and any(s in moved for s in hits):
+                urls.add(pages[source].url)
+    # Pages whose links now resolve elsewhere (a page or file appeared or went away).
+    for source, page in by_source[1].items():
+        if _target_key(old.targets.get(source, ())) != _target_key(new.targets.get(source, ())):
+            urls.add(page.url)
+            listings = True
+    # Previous/next neighbours when the order or a title moved.
+    before, after = _neighbours(old), _neighbours(new)
+    for source in before.keys() | after.keys():
+        if before.get(source) != after.get(source):
+            for pages in by_source:
+                if source in pages:
+                    urls.add(pages[source].url)
+    # The handbook navigation is on every handbook page.
+    if _nav_shape(old.nav) != _nav_shape(new.nav):
+        for site in sites:
+            urls.update(p.url for p in site.handbook)
+        urls.add("handbook/")
+        listings = True
+    return urls, listings
