@@ -8,7 +8,10 @@ after the site model exists, so they inherit it instead of receiving a copy.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
+from contextlib import contextmanager
+from dataclasses import replace
 import os
 from typing import Iterator
 
@@ -25,6 +28,22 @@ CHUNKS_PER_WORKER = 6
 
 # State of one worker process, set by its initializer (never used in the parent).
 _worker: dict = {}
+
+
+@contextmanager
+def _quiet_gc():
+    """While workers run: the objects that exist now are long-lived, so move them out of the
+    collector's way (fewer full scans here, and forked workers do not copy pages just to scan
+    them), and collect nothing while results stream in. Restored afterwards."""
+    was_enabled = gc.isenabled()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+        if was_enabled:
+            gc.enable()
 
 
 def worker_count(items: int, requested: int | None = None) -> int:
@@ -63,10 +82,19 @@ def load_and_parse_one(config: SiteConfig, md, names: tuple[str, ...],
         diagnostics = diagnostics + [make(page.source, None, None, "internal-error",
                                           f"Markdown parsing failed: {type(exc).__name__}: {exc}")]
         rendered = Rendered("", (), (), frozenset(), (), (), "", 0, ok=False)
-    return page, rendered, diagnostics
+    return slim(page, rendered) + (diagnostics,)
+
+
+def slim(page: Page, rendered: Rendered) -> tuple[Page, Rendered]:
+    """Drop what no later stage reads, so a large site fits in memory: the Markdown source
+    (the HTML is kept) and the plain text of sections other than Also Known As."""
+    sections = tuple(s if s.known == "Also Known As" or not s.text else replace(s, text="")
+                     for s in rendered.sections)
+    return replace(page, body=""), replace(rendered, sections=sections)
 
 
 def _init_loader(config: SiteConfig) -> None:
+    gc.enable()
     _worker["config"] = config
     _worker["md"] = make_parser(config)
     _worker["names"] = section_names(config)
@@ -86,7 +114,7 @@ def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int |
         results = [load_and_parse_one(config, md, names, source) for source in sources]
     else:
         context = multiprocessing.get_context("fork")
-        with context.Pool(count, initializer=_init_loader, initargs=(config,)) as pool:
+        with _quiet_gc(), context.Pool(count, initializer=_init_loader, initargs=(config,)) as pool:
             results = [item for chunk in pool.imap(_load_chunk, _chunks(sources, count)) for item in chunk]
     pages, rendered, diagnostics = [], {}, []
     for page, parsed, found in results:
@@ -98,6 +126,7 @@ def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int |
 
 
 def _init_renderer(site: Site) -> None:
+    gc.enable()
     _worker["site"] = site
     _worker["jobs"] = render_jobs(Renderer(site, make_environment(site.config)))
 
@@ -139,7 +168,7 @@ def render_stream(site: Site, workers: int | None = None
                 return
         return
     context = multiprocessing.get_context("fork")
-    with context.Pool(count, initializer=_init_renderer, initargs=(site,)) as pool:
+    with _quiet_gc(), context.Pool(count, initializer=_init_renderer, initargs=(site,)) as pool:
         for done, failures in pool.imap(_render_chunk, _chunks(urls, count)):
             yield done, failures
             if failures:

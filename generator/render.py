@@ -13,6 +13,7 @@ from typing import Callable
 import traceback
 
 import jinja2
+from markupsafe import Markup
 
 from .config import SiteConfig
 from .diagnostics import Diagnostic, make
@@ -118,6 +119,25 @@ class Renderer:
         self.env = env
         self.config = site.config
         self.built = {p.source for p in site.pages}
+        self._nav_cache: dict[str, str] = {}
+
+    def nav_html(self, url: str) -> Markup:
+        """The handbook navigation tree as seen from the page at ``url``.
+
+        Every page in one folder sees the same tree except for which entry is current,
+        so the tree is rendered once per folder, with links written from a sibling
+        folder's point of view (valid from each page of the folder), and the current
+        entry is marked afterwards. That keeps large handbooks linear to render.
+        """
+        parent = url.rstrip("/").rpartition("/")[0]
+        vantage = (parent + "/" if parent else "") + "_/"
+        html = self._nav_cache.get(vantage)
+        if html is None:
+            macro = self.env.get_template("macros.html").module.nav_tree
+            html = str(macro(self.site.nav, None, lambda target: relative_url(vantage, target)))
+            self._nav_cache[vantage] = html
+        current = escape(relative_url(vantage, url), quote=True)
+        return Markup(html.replace(f'<a href="{current}">', f'<a href="{current}" aria-current="page">', 1))
 
     def _context(self, url: str, title: str, *, absolute: bool = False, **extra) -> dict:
         config = self.config
@@ -180,7 +200,7 @@ class Renderer:
             content = content[content.index("</h1>") + len("</h1>"):].lstrip("\n")
         return self._render("handbook.html", self._context(
             page.url, page.title, page=page, content=content, toc=toc,
-            nav=self.site.nav, trail=breadcrumbs(self.site.nav, page.url),
+            nav=self.site.nav, nav_html=self.nav_html(page.url), trail=breadcrumbs(self.site.nav, page.url),
             backlinks=self.site.backlinks.get(page.source, ()),
             tags=[self.site.tag(t) for t in page.tags],
             edit_url=edit_url(self.config, page), updated=self.site.updated.get(page.source),
@@ -188,7 +208,7 @@ class Renderer:
 
     def handbook_index(self) -> bytes:
         return self._render("handbook_index.html", self._context(
-            "handbook/", "Handbook", nav=self.site.nav, trail=[]))
+            "handbook/", "Handbook", nav=self.site.nav, nav_html=self.nav_html("handbook/"), trail=[]))
 
     def home(self) -> bytes:
         recent = sorted((p for p in self.site.patterns if p.date), key=lambda p: (p.date, p.title),

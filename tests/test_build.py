@@ -294,7 +294,7 @@ def test_handbook_navigation_breadcrumbs_toc_owner(site):
     assert links == [
         ("Support Process", "../index.html"),
         ("After Hours", "../after-hours/index.html"),
-        ("Escalation", "index.html"),
+        ("Escalation", "../escalation/index.html"),
         ("Zeta", "../zeta/index.html"),
     ]
     assert tree.select_one("[aria-current=page]").get_text() == "Escalation"
