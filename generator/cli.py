@@ -82,65 +82,37 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
 
 
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
-    from .pipeline import run
-    from .write import OutputError, Staging, check_output_folder
+    from .builder import build
+    from .write import OutputError, check_output_folder
     config = _config(args, console)
     if config is None:
         return 2
-    start = time.perf_counter()
     try:
         check_output_folder(config.output, config.root,
                             [config.root / config.patterns_dir, config.root / config.handbook_dir])
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-
-    def worth_rendering(found: list[Diagnostic]) -> bool:
-        return args.keep_going or exit_code(found, args.strict) == 0
-
     try:
-        staging = Staging(config.output)
+        outcome = build(config, drafts=args.drafts, keep_going=args.keep_going, strict=args.strict,
+                        linkcheck=args.linkcheck, use_cache=not args.no_cache, note=console.note)
     except OSError as exc:
-        print(f"error: cannot write next to '{config.output}': {exc}", file=sys.stderr)
-        return 2
-    try:
-        result = run(config, drafts=args.drafts, sink=staging.add, render_if=worth_rendering)
-        diagnostics = list(result.diagnostics)
-        if exit_code(diagnostics, args.strict) != 0 and not args.keep_going:
-            staging.abort()
-            console.report(diagnostics, args.format, result.pages)
-            console.note(f"build failed; '{_shown(config.output)}' was left as it was")
-            return 1
-        for rel, source in result.copies.items():
-            staging.copy(rel, source)
-        if config.search:
-            from .search import index_site
-            problem = index_site(staging.folder)
-            if problem:
-                diagnostics.append(make("search", None, None, "internal-error", problem))
-        if args.linkcheck:
-            from .linkcheck import check_site
-            checked = check_site(staging.folder, base_url=config.base_url, ignore=config.linkcheck_ignore,
-                                 timeout=config.linkcheck_timeout)
-            diagnostics.extend(checked.diagnostics)
-            if exit_code(checked.diagnostics, args.strict) and not args.keep_going:
-                staging.abort()
-                console.report(sort_diagnostics(diagnostics), args.format, result.pages)
-                console.note(f"link check failed; '{_shown(config.output)}' was left as it was")
-                return 1
-        staging.commit()
-    except OSError as exc:
-        staging.abort()
         print(f"error: cannot write '{config.output}': {exc}", file=sys.stderr)
         return 1
-    except BaseException:
-        staging.abort()
-        raise
-    diagnostics = sort_diagnostics(diagnostics)
-    console.report(diagnostics, args.format, result.pages)
-    elapsed = time.perf_counter() - start
-    console.note(f"built {result.pages} pages ({staging.files} files, {staging.changed} changed) into "
-                 f"{_shown(config.output)} in {elapsed:.2f}s")
+    diagnostics = sort_diagnostics(list(outcome.diagnostics))
+    console.report(diagnostics, args.format, outcome.pages)
+    shown = _shown(config.output)
+    if outcome.kind == "failed":
+        what = "link check failed" if outcome.reason == "linkcheck" else "build failed"
+        console.note(f"{what}; '{shown}' was left as it was")
+        return 1
+    if outcome.kind == "unchanged":
+        console.note(f"nothing changed since the last build of {outcome.pages} pages; '{shown}' is up to date "
+                     f"({outcome.elapsed:.2f}s)")
+    else:
+        how = "" if outcome.kind == "cold" else " from the cache"
+        console.note(f"built {outcome.pages} pages{how} ({outcome.files} files, {outcome.changed} changed) "
+                     f"into {shown} in {outcome.elapsed:.2f}s")
     return exit_code(diagnostics, args.strict)
 
 
@@ -197,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--keep-going", action="store_true", help="write the site even when there are errors")
     build.add_argument("--linkcheck", action="store_true", help="check every link of the new output before it is swapped in")
     build.add_argument("--no-search", action="store_true", help="do not build the search index")
+    build.add_argument("--no-cache", action="store_true", help="ignore and do not write .devrel-cache/")
     build.set_defaults(func=cmd_build)
 
     check = commands.add_parser("check", parents=[common, report], help="check the sources; write nothing")

@@ -33,6 +33,9 @@ class Result:
     diagnostics: tuple[Diagnostic, ...] = ()
     pages: int = 0
     site: Site | None = None
+    # What each stage produced, for the persistent cache: sources, pages, rendered,
+    # load diagnostics, file URLs, dates, category texts and the analysis.
+    parts: dict = field(default_factory=dict, hash=False)
 
 
 def static_files(config: SiteConfig) -> tuple[dict[str, str], dict[str, Path]]:
@@ -189,6 +192,7 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     """
     sources = discover(config)
     pages, rendered, diagnostics = load_and_parse(config, sources, workers)
+    loaded = list(diagnostics)
     file_urls, copies = static_files(config)
     analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
     diagnostics += analysis.diagnostics
@@ -196,8 +200,9 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     if not render or (render_if is not None and not render_if(diagnostics)):
         return Result({}, {}, tuple(diagnostics), len(pages), None)
 
-    site = build_site(config, pages, rendered, analysis.targets, git_dates(config), include_drafts=drafts,
-                      category_descriptions=category_texts(config))
+    dates, described = git_dates(config), category_texts(config)
+    site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=drafts,
+                      category_descriptions=described)
     outputs: dict[str, bytes] = {}
     if env is not None:
         outputs, found = render_site(site, env)
@@ -210,4 +215,6 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
                     sink(path, data)
                 else:
                     outputs[path] = data
-    return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site)
+    parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
+             "dates": dates, "described": described, "analysis": analysis}
+    return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site, parts)

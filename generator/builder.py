@@ -1,0 +1,246 @@
+"""The ``build`` command's work: a cold build through the whole pipeline, or a warm one that
+reuses the persistent cache, then the output written safely.
+
+Cold: every stage runs, outputs stream into a staging folder that is swapped in whole only
+when the checks passed. Warm (the cache key matches and the output folder is as the last
+build left it): only changed inputs are re-read, through ``incremental.update``, and only
+files whose bytes changed are replaced, each atomically; unchanged files keep their
+modification time. Nothing here prints: notes go to ``note``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from . import cache
+from .config import SiteConfig
+from .diagnostics import Diagnostic, apply_severities, exit_code, make, sort_diagnostics
+from .incremental import State, _file_digest, update
+from .pipeline import Result, run
+from .render import make_environment
+from .write import Staging
+
+CACHED = ""          # stands for an output's bytes that are on disk, not in memory
+
+
+@dataclass(frozen=True)
+class Outcome:
+    diagnostics: tuple[Diagnostic, ...]
+    pages: int
+    kind: str              # "cold", "warm", "unchanged" or "failed"
+    written: bool          # the output folder was (re)written
+    files: int = 0
+    changed: int = 0
+    elapsed: float = 0.0
+    reason: str = ""       # why the build stopped, when it did
+
+
+def _state_from(config: SiteConfig, drafts: bool, result: Result, outputs: list[str]) -> State:
+    parts = result.parts
+    sources = {s.path: s for s in parts["sources"]}
+    found: dict[str, tuple[Diagnostic, ...]] = {path: () for path in sources}
+    for diag in parts["loaded"]:
+        found[diag.path] = found.get(diag.path, ()) + (diag,)
+    checked = [d for path in sorted(found) for d in found[path]] + list(parts["analysis"].diagnostics)
+    hashes = {path: digest for path in sources if (digest := _file_digest(config, path)) is not None}
+    return State(
+        config=config, drafts=drafts, env=None, sources=sources, hashes=hashes,
+        pages={p.source: p for p in parts["pages"]}, rendered=dict(parts["rendered"]), found=found,
+        file_urls=dict(parts["file_urls"]), copies=dict(result.copies), static={}, dates=parts["dates"],
+        described=parts["described"], analysis=parts["analysis"], site=result.site,
+        outputs={path: CACHED for path in outputs},
+        checked=tuple(sort_diagnostics(apply_severities(checked, config.severity_map))),
+        diagnostics=result.diagnostics)
+
+
+def _post_process(config: SiteConfig, folder: Path, linkcheck: bool, strict: bool,
+                  found: list[Diagnostic]) -> bool:
+    """Search index and link check on a finished folder; False when the link check failed."""
+    if config.search:
+        from .search import index_site
+        problem = index_site(folder)
+        if problem:
+            found.append(make("search", None, None, "internal-error", problem))
+    if linkcheck:
+        from .linkcheck import check_site
+        checked = check_site(folder, base_url=config.base_url, ignore=config.linkcheck_ignore,
+                             timeout=config.linkcheck_timeout)
+        found.extend(checked.diagnostics)
+        if exit_code(checked.diagnostics, strict):
+            return False
+    return True
+
+
+def build(config: SiteConfig, *, drafts: bool = False, keep_going: bool = False, strict: bool = False,
+          linkcheck: bool = False, use_cache: bool = True, note: Callable[[str], None] = lambda _: None) -> Outcome:
+    start = time.perf_counter()
+    with cache.build_lock(config, on_wait=note):
+        key = cache.cache_key(config, drafts) if use_cache else ""
+        if use_cache and not linkcheck:
+            manifest, problem = cache.load_manifest(config)
+            if problem:
+                note(f"warning: {problem}")
+            if manifest is not None and manifest.key == key and config.output.is_dir() \
+                    and cache.outputs_intact(config.output, manifest):
+                outcome = _warm(config, drafts, keep_going, strict, manifest, key, note)
+                if outcome is not None:
+                    return _timed(outcome, start)
+        outcome = _cold(config, drafts, keep_going, strict, linkcheck, key if use_cache else None)
+        return _timed(outcome, start)
+
+
+def _timed(outcome: Outcome, start: float) -> Outcome:
+    return replace(outcome, elapsed=time.perf_counter() - start)
+
+
+def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, linkcheck: bool,
+          key: str | None) -> Outcome:
+    def worth_rendering(found: list[Diagnostic]) -> bool:
+        return keep_going or exit_code(found, strict) == 0
+
+    staging = Staging(config.output)
+    written: list[str] = []
+
+    def sink(path: str, data: bytes) -> None:
+        staging.add(path, data)
+        written.append(path)
+
+    try:
+        result = run(config, drafts=drafts, sink=sink, render_if=worth_rendering)
+        diagnostics = list(result.diagnostics)
+        if exit_code(diagnostics, strict) != 0 and not keep_going:
+            staging.abort()
+            return Outcome(tuple(diagnostics), result.pages, "failed", False, reason="checks")
+        for rel, source in result.copies.items():
+            staging.copy(rel, source)
+        if not _post_process(config, staging.folder, linkcheck, strict, diagnostics) and not keep_going:
+            staging.abort()
+            return Outcome(tuple(sort_diagnostics(diagnostics)), result.pages, "failed", False, reason="linkcheck")
+        staging.commit()
+    except BaseException:
+        staging.abort()
+        raise
+    if key is not None and result.site is not None:
+        if exit_code(result.diagnostics) == 0:
+            tracked = written + [rel for rel in result.copies if rel not in written]
+            manifest = cache.Manifest(key, cache.input_stats(config, result.copies),
+                                      cache.output_stats(config.output, tracked),
+                                      tuple(result.diagnostics), result.pages)
+            try:
+                cache.save(config, manifest, _state_from(config, drafts, result, written))
+            except OSError:
+                pass
+        else:
+            cache.discard(config)
+    return Outcome(tuple(sort_diagnostics(diagnostics)), result.pages, "cold", True, staging.files,
+                   staging.changed)
+
+
+def _write_atomic(path: Path, data: bytes) -> bool:
+    """Replace ``path`` with ``data`` unless it already holds exactly that; True when written."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+    return True
+
+
+def _remove_empty_folders(output: Path, folder: Path) -> None:
+    """Remove ``folder`` and its parents while they are empty, never leaving the output folder."""
+    output = output.resolve()
+    folder = folder.resolve()
+    while folder != output and output in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, manifest: cache.Manifest,
+          key: str, note: Callable[[str], None]) -> Outcome | None:
+    """A build from the cache; None when the cache cannot serve it (then the build runs cold)."""
+    from .pipeline import static_files
+    _, copies = static_files(config)
+    inputs = cache.input_stats(config, copies)
+    changed = cache.changed_inputs(config, manifest.inputs, inputs)
+    if not changed:
+        return Outcome(manifest.diagnostics, manifest.pages, "unchanged", False,
+                       files=len(manifest.outputs))
+    state, problem = cache.load_state(config)
+    if problem:
+        note(f"warning: {problem}")
+    if state is None or state.config != config or state.drafts != drafts:
+        return None
+    state = replace(state, env=make_environment(config))
+    new, rebuild = update(state, changed)
+    if rebuild.kind == "failed" or new.broken or new.stale:
+        return None
+    diagnostics = tuple(rebuild.diagnostics)
+    if exit_code(diagnostics, strict) != 0 and not keep_going:
+        return Outcome(diagnostics, rebuild.pages, "failed", False, reason="checks")
+
+    output = config.output
+    written_stats = dict(manifest.outputs)
+    changed_files = 0
+    for rel, data in new.outputs.items():
+        if isinstance(data, bytes):
+            if _write_atomic(output / rel, data):
+                changed_files += 1
+            written_stats[rel] = cache._stat(output / rel)
+    changed_set = {str(p) for p in changed}
+    for rel, source in new.copies.items():
+        if rel in new.outputs:
+            continue
+        target = output / rel
+        if rel not in manifest.outputs or str(source) in changed_set or state.copies.get(rel) != source:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+            os.close(fd)
+            shutil.copy2(source, temp)
+            os.replace(temp, target)
+            changed_files += 1
+        written_stats[rel] = cache._stat(target)
+    keep = set(new.outputs) | set(new.copies)
+    for rel in list(written_stats):
+        if rel not in keep:
+            try:
+                (output / rel).unlink()
+                changed_files += 1
+            except OSError:
+                pass
+            del written_stats[rel]
+            _remove_empty_folders(output, (output / rel).parent)
+    if config.search and any(isinstance(d, bytes) for p, d in new.outputs.items() if p.endswith(".html")):
+        found: list[Diagnostic] = []
+        _post_process(config, output, False, strict, found)
+        diagnostics = tuple(sort_diagnostics(list(diagnostics) + found))
+
+    stored = replace(new, outputs={rel: CACHED for rel in new.outputs}, static={})
+    manifest = cache.Manifest(key, inputs, {k: v for k, v in written_stats.items() if v is not None},
+                              diagnostics, rebuild.pages)
+    try:
+        cache.save(config, manifest, stored)
+    except OSError:
+        cache.discard(config)
+    return Outcome(diagnostics, rebuild.pages, "warm", True, files=len(keep), changed=changed_files)

@@ -1,0 +1,218 @@
+"""The persistent build cache in ``.devrel-cache/``: warm builds redo only what changed.
+
+A build leaves two files behind:
+
+- ``build/manifest.pickle``: small. The cache key (generator version, cache format,
+  configuration, theme files, drafts flag, git HEAD), the size and modification time of
+  every input and of every output file as written, and the diagnostics. When nothing
+  differs, a build is done after reading only this.
+- ``build/state.pickle``: the incremental state of ``incremental.py`` (pages, parses,
+  analysis, site model) with each output reduced to a digest. When inputs changed, it is
+  loaded and ``incremental.update`` re-parses and re-renders only what the change reaches,
+  exactly as ``serve`` does.
+
+An entry is trusted only when its key matches; a file that cannot be read is discarded
+with a warning and the build runs cold. The output folder is checked against the manifest,
+so a touched or deleted output also means a cold build. Deleting ``.devrel-cache/`` is
+always safe.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from . import __version__
+from .config import SiteConfig
+from .content import discover
+from .diagnostics import Diagnostic
+from .render import theme_paths
+
+CACHE_FORMAT = 1
+FOLDER = ".devrel-cache"
+
+
+class CacheLocked(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Manifest:
+    key: str
+    inputs: dict = field(hash=False)       # site-relative input path -> (mtime_ns, size)
+    outputs: dict = field(hash=False)      # output path -> (mtime_ns, size) as written
+    diagnostics: tuple[Diagnostic, ...] = ()
+    pages: int = 0
+
+
+def cache_folder(config: SiteConfig) -> Path:
+    return config.root / FOLDER / "build"
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
+def git_head(config: SiteConfig) -> str:
+    try:
+        proc = subprocess.run(["git", "-C", str(config.root), "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return proc.stdout.strip() if proc.returncode == 0 else ""
+
+
+def cache_key(config: SiteConfig, drafts: bool) -> str:
+    """Everything that, when changed, makes every cached entry worthless."""
+    digest = hashlib.blake2b(digest_size=16)
+    settings = {k: v for k, v in vars(config).items() if k != "root"}
+    digest.update(repr((__version__, CACHE_FORMAT, sys.version_info[:2], sorted(settings.items()), drafts,
+                        str(config.root))).encode())
+    paths = theme_paths(config)
+    for folder in paths.templates + paths.static:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(str(path).encode())
+                try:
+                    digest.update(path.read_bytes())
+                except OSError:
+                    digest.update(b"?")
+    digest.update(git_head(config).encode())
+    return digest.hexdigest()
+
+
+def input_stats(config: SiteConfig, copies: Mapping[str, Path]) -> dict[str, tuple[int, int]]:
+    """Size and modification time of every Markdown source and every copied file."""
+    stats: dict[str, tuple[int, int]] = {}
+    for source in discover(config):
+        found = _stat(config.root / source.path)
+        if found is not None:
+            stats[source.path] = found
+    for out, path in copies.items():
+        found = _stat(path)
+        if found is not None:
+            stats["copy:" + out + ":" + str(path)] = found
+    categories = config.root / config.patterns_dir / "_categories.md"
+    found = _stat(categories)
+    if found is not None:
+        stats[categories.relative_to(config.root).as_posix()] = found
+    return stats
+
+
+def output_stats(output: Path, paths) -> dict[str, tuple[int, int]]:
+    stats = {}
+    for rel in paths:
+        found = _stat(output / rel)
+        if found is not None:
+            stats[rel] = found
+    return stats
+
+
+def outputs_intact(output: Path, manifest: Manifest) -> bool:
+    """True when every output the manifest lists is on disk as it was written."""
+    for rel, recorded in manifest.outputs.items():
+        if _stat(output / rel) != recorded:
+            return False
+    return True
+
+
+def changed_inputs(config: SiteConfig, before: Mapping[str, tuple], now: Mapping[str, tuple]) -> list[Path]:
+    """Absolute paths of inputs that appeared, went away or changed since the manifest."""
+    changed = []
+    for key in before.keys() | now.keys():
+        if before.get(key) != now.get(key):
+            if key.startswith("copy:"):
+                changed.append(Path(key.split(":", 2)[2]))
+            else:
+                changed.append(config.root / key)
+    return sorted(changed)
+
+
+def _atomic_pickle(path: Path, value) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def _read_pickle(path: Path, kind: type) -> tuple[object | None, str | None]:
+    """The object in ``path``, or None and a reason when the file is missing or unusable."""
+    if not path.exists():
+        return None, None
+    try:
+        with open(path, "rb") as handle:
+            value = pickle.load(handle)
+    except Exception as exc:  # truncated, corrupted, or written by another version
+        return None, f"cache file '{path}' cannot be read ({type(exc).__name__}); building without it"
+    if not isinstance(value, kind):
+        return None, f"cache file '{path}' holds something else; building without it"
+    return value, None
+
+
+def load_manifest(config: SiteConfig) -> tuple[Manifest | None, str | None]:
+    return _read_pickle(cache_folder(config) / "manifest.pickle", Manifest)   # type: ignore[return-value]
+
+
+def load_state(config: SiteConfig):
+    from .incremental import State
+    return _read_pickle(cache_folder(config) / "state.pickle", State)
+
+
+def save(config: SiteConfig, manifest: Manifest, state) -> None:
+    """Write both files; the state first, so a manifest never points at a missing state."""
+    folder = cache_folder(config)
+    _atomic_pickle(folder / "state.pickle", replace(state, env=None))
+    _atomic_pickle(folder / "manifest.pickle", manifest)
+    gitignore = config.root / FOLDER / ".gitignore"
+    if not gitignore.exists():
+        try:
+            gitignore.write_text("*\n", encoding="utf-8")
+        except OSError:
+            pass
+
+
+def discard(config: SiteConfig) -> None:
+    for name in ("manifest.pickle", "state.pickle"):
+        try:
+            (cache_folder(config) / name).unlink()
+        except OSError:
+            pass
+
+
+@contextmanager
+def build_lock(config: SiteConfig, on_wait=None) -> Iterator[None]:
+    """One build of a site at a time: a second one waits for the first (``on_wait`` is told)."""
+    folder = config.root / FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if on_wait is not None:
+                on_wait(f"another build of this site is running (lock: {folder / 'lock'}); waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

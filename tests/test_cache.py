@@ -1,0 +1,176 @@
+"""The persistent cache: warm builds give exactly what cold builds give, and a bad cache is never trusted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import pattern, run_cli, write_files
+from generator.builder import build
+from generator.config import load_config
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def folders(folder: Path) -> set[str]:
+    return {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_dir()}
+
+
+def base_files() -> dict[str, str]:
+    return {
+        "site.toml": 'title = "Cache"\n[search]\nenabled = false\n',
+        "content/patterns/alpha.md": pattern("Alpha", tags="[a, b]", body_extra="See [beta](beta.md#solution).\n"),
+        "content/patterns/beta.md": pattern("Beta", tags="[b]", categories="[Code]",
+                                            body_extra="See [alpha](alpha.md).\n"),
+        "content/patterns/gamma.md": pattern("Gamma", tags="[c]", categories="[Writing]"),
+        "content/handbook/index.md": "# Handbook\n\nSee [alpha](../patterns/alpha.md).\n",
+        "content/handbook/team/one.md": "---\ntitle: One\norder: 1\n---\n# One\n\n## Part\n\ntext\n",
+        "content/handbook/team/two.md": "# Two\n\nBack to [one](one.md#part).\n",
+        "content/patterns/img/pic.txt": "a file next to the pages\n",
+    }
+
+
+def cold_copy(root: Path, name: str = "cold") -> dict[str, bytes]:
+    config = load_config(root).with_overrides(output_dir=str(root.parent / name))
+    outcome = build(config, use_cache=False)
+    assert outcome.kind == "cold", outcome
+    return tree(root.parent / name)
+
+
+EDITS = st.sampled_from(["body", "title", "tags", "add", "delete", "rename", "handbook", "link", "file",
+                         "categories", "nothing", "draft"])
+
+
+def apply(root: Path, edit: str, n: int) -> None:
+    patterns = root / "content/patterns"
+    names = sorted(p.name for p in patterns.glob("*.md"))
+    target = patterns / names[n % len(names)] if names else None
+    if edit == "body" and target:
+        target.write_text(target.read_text() + f"\nMore words {n}.\n")
+    elif edit == "title" and target:
+        text = target.read_text()
+        target.write_text(text.replace("title: ", f"title: Renamed{n} ", 1))
+    elif edit == "tags" and target:
+        target.write_text(target.read_text().replace("tags: [", f"tags: [t{n}, ", 1))
+    elif edit == "categories" and target:
+        target.write_text(target.read_text().replace("categories: [", f"categories: [Budget{n % 2}, ", 1))
+    elif edit == "add":
+        (patterns / f"new{n}.md").write_text(pattern(f"New {n}", tags=f"[a, n{n}]"))
+    elif edit == "delete" and len(names) > 2:
+        # Only delete pages nothing links to, so the site stays buildable.
+        for name in names:
+            stem = name[:-3]
+            linked = any(f"({stem}.md" in p.read_text() for p in root.rglob("*.md"))
+            if not linked:
+                (patterns / name).unlink()
+                break
+    elif edit == "rename" and target and not any(f"({target.stem}.md" in p.read_text() for p in root.rglob("*.md")):
+        target.rename(patterns / f"moved-{n}-{target.name}")
+    elif edit == "handbook":
+        (root / "content/handbook/team" / f"h{n}.md").write_text(f"---\ntitle: H {n}\norder: {n % 3}\n---\nx\n")
+    elif edit == "link" and target:
+        target.write_text(target.read_text() + "\nSee [the handbook](../handbook/team/one.md#part).\n")
+    elif edit == "file":
+        (root / "content/patterns/img" / f"f{n}.txt").write_text(f"file {n}\n")
+    elif edit == "draft" and target:
+        text = target.read_text()
+        if not any(f"({target.stem}.md" in p.read_text() for p in root.rglob("*.md") if p != target):
+            target.write_text(text.replace("status: published", "status: draft", 1))
+
+
+@given(st.lists(st.tuples(EDITS, st.integers(0, 50)), min_size=1, max_size=5))
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_warm_build_equals_cold_build_after_any_edits(tmp_path_factory, edits):
+    base = tmp_path_factory.mktemp("warm")
+    root = write_files(base / "site", base_files())
+    config = load_config(root)
+    assert build(config).kind == "cold"
+    for edit, n in edits:
+        time.sleep(0.002)       # distinct modification times on coarse file systems
+        apply(root, edit, n)
+        outcome = build(config)
+        assert outcome.kind in ("warm", "unchanged", "cold"), outcome
+        assert not [d for d in outcome.diagnostics if d.severity.value == "error"], outcome.diagnostics
+        assert tree(root / "build") == cold_copy(root), f"after {edit} {n}"
+        assert folders(root / "build") == folders(root.parent / "cold")
+
+
+def test_warm_build_rewrites_only_changed_files(site):
+    root = site(base_files())
+    config = load_config(root)
+    assert build(config).kind == "cold"
+    before = {p: p.stat().st_mtime_ns for p in (root / "build").rglob("*") if p.is_file()}
+    time.sleep(0.02)
+    page = root / "content/patterns/gamma.md"
+    page.write_text(page.read_text().replace("The solution of Gamma.", "A better solution."))
+    outcome = build(config)
+    assert outcome.kind == "warm"
+    after = {p: p.stat().st_mtime_ns for p in (root / "build").rglob("*") if p.is_file()}
+    changed = {p.relative_to(root / "build").as_posix() for p in after if after[p] != before.get(p)}
+    assert changed == {"patterns/gamma/index.html"}
+    assert b"A better solution." in (root / "build/patterns/gamma/index.html").read_bytes()
+    assert build(config).kind == "unchanged"
+
+
+def test_cache_is_invalidated_by_config_and_theme_changes(site):
+    root = site(base_files())
+    assert build(load_config(root)).kind == "cold"
+    (root / "site.toml").write_text('title = "Other"\n[search]\nenabled = false\n')
+    assert build(load_config(root)).kind == "cold"
+    assert build(load_config(root)).kind == "unchanged"
+    write_files(root, {"themes/default/templates/taxon.html": "<!doctype html><title>{{ taxon.name }}</title>X\n"})
+    assert build(load_config(root)).kind == "cold"
+    assert (root / "build/tags/a/index.html").read_text().endswith("X\n")
+
+
+def test_a_touched_output_folder_means_a_cold_build(site):
+    root = site(base_files())
+    config = load_config(root)
+    build(config)
+    (root / "build/patterns/alpha/index.html").unlink()
+    assert build(config).kind == "cold"
+    assert (root / "build/patterns/alpha/index.html").is_file()
+
+
+def test_truncated_or_corrupt_cache_is_discarded_with_a_warning(site):
+    root = site(base_files())
+    assert run_cli("build", "--root", str(root)).code == 0
+    state = root / ".devrel-cache/build/state.pickle"
+    state.write_bytes(state.read_bytes()[: len(state.read_bytes()) // 2])
+    page = root / "content/patterns/beta.md"
+    page.write_text(page.read_text() + "\nChanged.\n")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0, result.err
+    assert "cannot be read" in result.err
+    assert tree(root / "build") == cold_copy(root)
+    (root / ".devrel-cache/build/manifest.pickle").write_bytes(b"not a pickle")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "cannot be read" in result.err
+    assert tree(root / "build") == cold_copy(root)
+
+
+def test_two_builds_at_once_do_not_corrupt_each_other(site):
+    root = site(base_files())
+    for i in range(40):
+        (root / f"content/patterns/p{i}.md").write_text(pattern(f"P {i}", tags="[bulk]"))
+    procs = [subprocess.Popen([sys.executable, "-m", "generator", "build", "--root", str(root)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert tree(root / "build") == cold_copy(root)
+    leftovers = [p.name for p in root.iterdir() if p.name.startswith(".build.")]
+    assert leftovers == []
+
+
+def test_no_cache_option_leaves_no_cache(site):
+    root = site(base_files())
+    assert run_cli("build", "--root", str(root), "--no-cache").code == 0
+    assert not (root / ".devrel-cache/build/state.pickle").exists()
