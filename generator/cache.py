@@ -20,6 +20,7 @@ always safe.
 from __future__ import annotations
 
 import fcntl
+import gc
 import hashlib
 import os
 import pickle
@@ -160,11 +161,16 @@ def _read_pickle(path: Path, kind: type) -> tuple[object | None, str | None]:
     """The object in ``path``, or None and a reason when the file is missing or unusable."""
     if not path.exists():
         return None, None
+    enabled = gc.isenabled()
+    gc.disable()          # unpickling creates many objects and no garbage
     try:
         with open(path, "rb") as handle:
             value = pickle.load(handle)
     except Exception as exc:  # truncated, corrupted, or written by another version
         return None, f"cache file '{path}' cannot be read ({type(exc).__name__}); building without it"
+    finally:
+        if enabled:
+            gc.enable()
     if not isinstance(value, kind):
         return None, f"cache file '{path}' holds something else; building without it"
     return value, None
@@ -182,8 +188,14 @@ def load_state(config: SiteConfig):
 def save(config: SiteConfig, manifest: Manifest, state) -> None:
     """Write both files; the state first, so a manifest never points at a missing state."""
     folder = cache_folder(config)
-    _atomic_pickle(folder / "state.pickle", replace(state, env=None))
-    _atomic_pickle(folder / "manifest.pickle", manifest)
+    enabled = gc.isenabled()
+    gc.disable()          # pickling a large state allocates a lot and frees nothing
+    try:
+        _atomic_pickle(folder / "state.pickle", replace(state, env=None))
+        _atomic_pickle(folder / "manifest.pickle", manifest)
+    finally:
+        if enabled:
+            gc.enable()
     gitignore = config.root / FOLDER / ".gitignore"
     if not gitignore.exists():
         try:

@@ -8,6 +8,7 @@ Loading never raises and never parses Markdown; that is the next stage.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import posixpath
 import re
 from dataclasses import dataclass, field
@@ -76,20 +77,30 @@ class Page:
         return self.field_lines.get(key)
 
 
+def walk_files(base: Path, skip: tuple[str, ...] = (".",)) -> list[str]:
+    """Paths of the files under ``base``, relative to it with ``/``, sorted; names starting
+    with one of ``skip`` are left out, folders included."""
+    found: list[str] = []
+    if not base.is_dir():
+        return found
+    top = str(base)
+    for folder, dirs, files in os.walk(top):
+        dirs[:] = [d for d in dirs if not d.startswith(skip)]
+        rel_folder = os.path.relpath(folder, top).replace(os.sep, "/")
+        prefix = "" if rel_folder == "." else rel_folder + "/"
+        found.extend(prefix + name for name in files if not name.startswith(skip))
+    found.sort()
+    return found
+
+
 def discover(config: SiteConfig) -> list[SourceFile]:
     """Every Markdown file under the pattern and handbook folders, sorted."""
     found = []
     for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):
-        base = config.root / folder
-        if not base.is_dir():
-            continue
-        for path in base.rglob("*.md"):
-            rel = path.relative_to(base).as_posix()
-            if any(part.startswith((".", "_")) for part in rel.split("/")):
-                continue
-            if not path.is_file():
-                continue
-            found.append(SourceFile(path=path.relative_to(config.root).as_posix(), kind=kind, rel=rel))
+        prefix = Path(folder).as_posix().rstrip("/") + "/"
+        for rel in walk_files(config.root / folder, skip=(".", "_")):
+            if rel.endswith(".md"):
+                found.append(SourceFile(path=prefix + rel, kind=kind, rel=rel))
     found.sort(key=lambda s: s.path)
     return found
 

@@ -16,7 +16,7 @@ from typing import Callable
 import jinja2
 
 from .config import SiteConfig
-from .content import Page, SourceFile, discover, read_source
+from .content import Page, SourceFile, discover, read_source, walk_files
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve
 from .markdown import Rendered, make_parser, parse
@@ -43,23 +43,18 @@ def static_files(config: SiteConfig) -> tuple[dict[str, str], dict[str, Path]]:
     urls: dict[str, str] = {}
     copies: dict[str, Path] = {}
     for static in reversed(theme_paths(config).static):
-        for path in sorted(static.rglob("*")):
-            if path.is_file():
-                out = "assets/" + path.relative_to(static).as_posix()
-                copies[out] = path
+        for rel in walk_files(static):
+            copies["assets/" + rel] = static / rel
     folders = ((config.static_dir, ""), (config.patterns_dir, "patterns/"), (config.handbook_dir, "handbook/"))
     for folder, prefix in folders:
         base = config.root / folder
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            rel = path.relative_to(base).as_posix()
-            if not path.is_file() or path.suffix.lower() == ".md" or \
-                    any(part.startswith(".") for part in rel.split("/")):
+        source_prefix = Path(folder).as_posix().rstrip("/") + "/"
+        for rel in walk_files(base):
+            if rel.lower().endswith(".md"):
                 continue
             out = prefix + rel
-            urls[path.relative_to(config.root).as_posix()] = out
-            copies[out] = path
+            urls[source_prefix + rel] = out
+            copies[out] = base / rel
     return urls, copies
 
 

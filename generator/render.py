@@ -5,6 +5,7 @@ beyond the template loader; the result is a mapping of output path to bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -286,40 +287,45 @@ class Renderer:
         return (f"User-agent: *\nAllow: /\n\nSitemap: {_absolute(self.config, 'sitemap.xml')}\n").encode()
 
 
-def render_jobs(renderer: Renderer) -> dict[str, Callable[[], bytes]]:
-    """Every output of the site by URL, each as a function that renders it."""
+def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None) -> dict[str, Callable[[], bytes]]:
+    """The outputs of the site by URL, each as a function that renders it (those ``only`` keeps)."""
     site = renderer.site
+    keep = only or (lambda url: True)
     jobs: dict[str, Callable[[], bytes]] = {}
     for page in site.pages:
-        if page.kind == PATTERN:
-            jobs[page.url] = lambda p=page: renderer.pattern(p)
-        else:
-            jobs[page.url] = lambda p=page: renderer.handbook(p)
-    jobs.setdefault("handbook/", renderer.handbook_index)
-    jobs.setdefault("", renderer.home)
-    jobs["patterns/"] = renderer.catalog
-    jobs["patterns/a-z/"] = renderer.a_to_z
-    jobs["patterns/map/"] = renderer.pattern_map
+        if keep(page.url):
+            jobs[page.url] = functools.partial(renderer.pattern if page.kind == PATTERN else renderer.handbook, page)
+    fixed = [("handbook/", renderer.handbook_index), ("", renderer.home), ("patterns/", renderer.catalog),
+             ("patterns/a-z/", renderer.a_to_z), ("patterns/map/", renderer.pattern_map)]
     if site.config.search:
-        jobs["search/"] = renderer.search
-    jobs["tags/"] = renderer.tags_index
-    jobs["categories/"] = renderer.categories_index
+        fixed.append(("search/", renderer.search))
+    fixed += [("tags/", renderer.tags_index), ("categories/", renderer.categories_index)]
+    page_urls = site_urls(site)
+    for url, job in fixed:
+        if url not in page_urls and keep(url):
+            jobs[url] = job
     for taxon in site.tags:
-        jobs[taxon.url] = lambda t=taxon: renderer.taxon(t, "tag")
+        if keep(taxon.url):
+            jobs[taxon.url] = functools.partial(renderer.taxon, taxon, "tag")
     for taxon in site.categories:
-        jobs[taxon.url] = lambda t=taxon: renderer.taxon(t, "category")
-    jobs["404.html"] = renderer.not_found
-    jobs["sitemap.xml"] = renderer.sitemap
-    jobs["feed.xml"] = renderer.feed
-    jobs["robots.txt"] = renderer.robots
+        if keep(taxon.url):
+            jobs[taxon.url] = functools.partial(renderer.taxon, taxon, "category")
+    for url, job in (("404.html", renderer.not_found), ("sitemap.xml", renderer.sitemap),
+                     ("feed.xml", renderer.feed), ("robots.txt", renderer.robots)):
+        if keep(url):
+            jobs[url] = job
     return jobs
+
+
+def site_urls(site: Site) -> frozenset[str]:
+    return frozenset(p.url for p in site.pages)
 
 
 def render_all(site: Site, env: jinja2.Environment,
                only: Callable[[str], bool] | None = None) -> dict[str, bytes]:
     """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL."""
-    jobs = render_jobs(Renderer(site, env))
-    return {output_file(url): job() for url, job in jobs.items() if only is None or only(url)}
+    jobs = render_jobs(Renderer(site, env), only)
+    return {output_file(url): job() for url, job in jobs.items()}
 
 
 def render_failure(config: SiteConfig, exc: BaseException) -> Diagnostic:

@@ -191,7 +191,7 @@ def test_failed_build_leaves_previous_output_untouched(site):
     assert "link-broken" in result.out
     after = {p: p.read_bytes() for p in (root / "build").rglob("*") if p.is_file()}
     assert after == before
-    assert sorted(p.name for p in root.iterdir()) == ["build", "content"]  # no temporary folders left
+    assert sorted(p.name for p in root.iterdir()) == [".devrel-cache", "build", "content"]  # no temporary folders
     result = run_cli("build", "--root", str(root), "--no-search", "--keep-going")
     assert result.code == 1
     assert b"gone.md" in (root / "build/patterns/escalation/index.html").read_bytes()
