@@ -131,7 +131,8 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
             tracked = written + [rel for rel in result.copies if rel not in written]
             manifest = cache.Manifest(key, cache.input_stats(config, result.copies),
                                       cache.output_stats(config.output, tracked),
-                                      tuple(result.diagnostics), result.pages)
+                                      tuple(result.diagnostics), result.pages,
+                                      cache.dates_digest(result.parts["dates"]))
             try:
                 cache.save(config, manifest, _state_from(config, drafts, result, written))
             except OSError:
@@ -180,7 +181,9 @@ def _remove_empty_folders(output: Path, folder: Path) -> None:
 def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, manifest: cache.Manifest,
           key: str, note: Callable[[str], None]) -> Outcome | None:
     """A build from the cache; None when the cache cannot serve it (then the build runs cold)."""
-    from .pipeline import static_files
+    from .pipeline import git_dates, static_files
+    if cache.dates_digest(git_dates(config)) != manifest.dates:
+        return None           # a commit changed "last updated" dates: build in full
     _, copies = static_files(config)
     inputs = cache.input_stats(config, copies)
     changed = cache.changed_inputs(config, manifest.inputs, inputs)
@@ -238,7 +241,7 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
 
     stored = replace(new, outputs={rel: CACHED for rel in new.outputs}, static={})
     manifest = cache.Manifest(key, inputs, {k: v for k, v in written_stats.items() if v is not None},
-                              diagnostics, rebuild.pages)
+                              diagnostics, rebuild.pages, manifest.dates)
     try:
         cache.save(config, manifest, stored)
     except OSError:

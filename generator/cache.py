@@ -3,8 +3,9 @@
 A build leaves two files behind:
 
 - ``build/manifest.pickle``: small. The cache key (generator version, cache format,
-  configuration, theme files, drafts flag, git HEAD), the size and modification time of
-  every input and of every output file as written, and the diagnostics. When nothing
+  configuration, theme files, drafts flag), a digest of the content files' git dates, the
+  size and modification time of every input and of every output file as written, and the
+  diagnostics. When nothing
   differs, a build is done after reading only this.
 - ``build/state.pickle``: the incremental state of ``incremental.py`` (pages, parses,
   analysis, site model) with each output reduced to a digest. When inputs changed, it is
@@ -24,7 +25,6 @@ import gc
 import hashlib
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -53,6 +53,7 @@ class Manifest:
     outputs: dict = field(hash=False)      # output path -> (mtime_ns, size) as written
     diagnostics: tuple[Diagnostic, ...] = ()
     pages: int = 0
+    dates: str = ""                        # digest of the git dates of the content files
 
 
 def cache_folder(config: SiteConfig) -> Path:
@@ -65,15 +66,6 @@ def _stat(path: Path) -> tuple[int, int] | None:
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
-
-
-def git_head(config: SiteConfig) -> str:
-    try:
-        proc = subprocess.run(["git", "-C", str(config.root), "rev-parse", "HEAD"], capture_output=True,
-                              text=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return proc.stdout.strip() if proc.returncode == 0 else ""
 
 
 def cache_key(config: SiteConfig, drafts: bool) -> str:
@@ -91,8 +83,12 @@ def cache_key(config: SiteConfig, drafts: bool) -> str:
                     digest.update(path.read_bytes())
                 except OSError:
                     digest.update(b"?")
-    digest.update(git_head(config).encode())
     return digest.hexdigest()
+
+
+def dates_digest(dates) -> str:
+    """The git "last updated" dates, reduced to a digest: a commit that touches content changes it."""
+    return hashlib.blake2b(repr(sorted(dates.items())).encode(), digest_size=16).hexdigest()
 
 
 def input_stats(config: SiteConfig, copies: Mapping[str, Path]) -> dict[str, tuple[int, int]]:

@@ -174,3 +174,22 @@ def test_no_cache_option_leaves_no_cache(site):
     root = site(base_files())
     assert run_cli("build", "--root", str(root), "--no-cache").code == 0
     assert not (root / ".devrel-cache/build/state.pickle").exists()
+
+
+def test_only_commits_that_touch_content_invalidate_the_cache(site):
+    root = site(base_files())
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "content", "site.toml"], check=True)
+    subprocess.run(git + ["commit", "-qm", "first"], check=True, env={**os.environ, "GIT_COMMITTER_DATE": "2024-01-02T00:00:00"})
+    config = load_config(root)
+    assert build(config).kind == "cold"
+    (root / "notes.txt").write_text("not content\n")
+    subprocess.run(git + ["add", "notes.txt"], check=True)
+    subprocess.run(git + ["commit", "-qm", "notes"], check=True)
+    assert build(config).kind == "unchanged"
+    page = root / "content/handbook/team/one.md"
+    page.write_text(page.read_text() + "\nmore\n")
+    subprocess.run(git + ["commit", "-qam", "content"], check=True, env={**os.environ, "GIT_COMMITTER_DATE": "2025-03-04T00:00:00"})
+    assert build(config).kind == "cold"
+    assert "2025-03-04" in (root / "build/handbook/team/one/index.html").read_text()
