@@ -247,3 +247,18 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
     except OSError:
         cache.discard(config)
     return Outcome(diagnostics, rebuild.pages, "warm", True, files=len(keep), changed=changed_files)
+
+
+def cached_check(config: SiteConfig, drafts: bool) -> tuple[tuple[Diagnostic, ...], int] | None:
+    """The diagnostics of the last build when no input changed since (a warm ``check``), else None."""
+    from .pipeline import git_dates, static_files
+    manifest, _ = cache.load_manifest(config)
+    if manifest is None or manifest.key != cache.cache_key(config, drafts):
+        return None
+    _, copies = static_files(config)
+    if cache.changed_inputs(config, manifest.inputs, cache.input_stats(config, copies)):
+        return None
+    if cache.dates_digest(git_dates(config)) != manifest.dates:
+        return None
+    checks = tuple(d for d in manifest.diagnostics if d.code not in ("template-error",) and d.path != "search")
+    return checks, manifest.pages

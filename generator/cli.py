@@ -73,11 +73,17 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     config = _config(args, console)
     if config is None:
         return 2
+    from .builder import cached_check
     start = time.perf_counter()
-    result = run(config, drafts=args.drafts, render=False)
-    diagnostics = list(result.diagnostics)
-    console.report(diagnostics, args.format, result.pages)
-    console.detail(f"checked {result.pages} pages in {time.perf_counter() - start:.2f}s")
+    cached = None if args.no_cache else cached_check(config, args.drafts)
+    if cached is not None:
+        diagnostics, pages = list(cached[0]), cached[1]
+    else:
+        result = run(config, drafts=args.drafts, render=False)
+        diagnostics, pages = list(result.diagnostics), result.pages
+    console.report(diagnostics, args.format, pages)
+    how = " (nothing changed since the last build)" if cached is not None else ""
+    console.detail(f"checked {pages} pages in {time.perf_counter() - start:.2f}s{how}")
     return exit_code(diagnostics, args.strict)
 
 
@@ -174,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", parents=[common, report], help="check the sources; write nothing")
     check.add_argument("--drafts", action="store_true", help="check as if drafts were published")
+    check.add_argument("--no-cache", action="store_true", help="check every file even when nothing changed since the last build")
     check.set_defaults(func=cmd_check)
 
     linkcheck = commands.add_parser("linkcheck", parents=[common, report],

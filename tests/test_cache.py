@@ -193,3 +193,15 @@ def test_only_commits_that_touch_content_invalidate_the_cache(site):
     subprocess.run(git + ["commit", "-qam", "content"], check=True, env={**os.environ, "GIT_COMMITTER_DATE": "2025-03-04T00:00:00"})
     assert build(config).kind == "cold"
     assert "2025-03-04" in (root / "build/handbook/team/one/index.html").read_text()
+
+
+def test_check_reuses_the_last_build_when_nothing_changed(site):
+    root = site(base_files())
+    assert run_cli("build", "--root", str(root)).code == 0
+    result = run_cli("check", "--root", str(root), "--verbose")
+    assert result.code == 0 and "nothing changed since the last build" in result.err
+    page = root / "content/patterns/beta.md"
+    page.write_text(page.read_text() + "\n[x](missing.md)\n")
+    result = run_cli("check", "--root", str(root), "--verbose")
+    assert result.code == 1 and "link-broken" in result.out
+    assert "nothing changed" not in result.err
