@@ -78,7 +78,8 @@ def _post_process(config: SiteConfig, folder: Path, linkcheck: bool, strict: boo
 
 
 def build(config: SiteConfig, *, drafts: bool = False, keep_going: bool = False, strict: bool = False,
-          linkcheck: bool = False, use_cache: bool = True, note: Callable[[str], None] = lambda _: None) -> Outcome:
+          linkcheck: bool = False, use_cache: bool = True, note: Callable[[str], None] = lambda _: None,
+          progress: Callable[[str, int, int], None] | None = None) -> Outcome:
     start = time.perf_counter()
     with cache.build_lock(config, on_wait=note):
         key = cache.cache_key(config, drafts) if use_cache else ""
@@ -91,7 +92,7 @@ def build(config: SiteConfig, *, drafts: bool = False, keep_going: bool = False,
                 outcome = _warm(config, drafts, keep_going, strict, manifest, key, note)
                 if outcome is not None:
                     return _timed(outcome, start)
-        outcome = _cold(config, drafts, keep_going, strict, linkcheck, key if use_cache else None)
+        outcome = _cold(config, drafts, keep_going, strict, linkcheck, key if use_cache else None, progress)
         return _timed(outcome, start)
 
 
@@ -100,7 +101,7 @@ def _timed(outcome: Outcome, start: float) -> Outcome:
 
 
 def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, linkcheck: bool,
-          key: str | None) -> Outcome:
+          key: str | None, progress: Callable[[str, int, int], None] | None = None) -> Outcome:
     def worth_rendering(found: list[Diagnostic]) -> bool:
         return keep_going or exit_code(found, strict) == 0
 
@@ -112,7 +113,7 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
         written.append(path)
 
     try:
-        result = run(config, drafts=drafts, sink=sink, render_if=worth_rendering)
+        result = run(config, drafts=drafts, sink=sink, render_if=worth_rendering, progress=progress)
         diagnostics = list(result.diagnostics)
         if exit_code(diagnostics, strict) != 0 and not keep_going:
             staging.abort()
@@ -235,6 +236,7 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
             del written_stats[rel]
             _remove_empty_folders(output, (output / rel).parent)
     if config.search and any(isinstance(d, bytes) for p, d in new.outputs.items() if p.endswith(".html")):
+        shutil.rmtree(output / "pagefind", ignore_errors=True)     # Pagefind indexes the whole site anew
         found: list[Diagnostic] = []
         _post_process(config, output, False, strict, found)
         diagnostics = tuple(sort_diagnostics(list(diagnostics) + found))

@@ -35,6 +35,30 @@ class Console:
         if self.verbose and not self.quiet:
             print(message, file=sys.stderr, flush=True)
 
+    def progress(self, start: float):
+        """A progress line on standard error for builds that take longer than a second:
+        rewritten in place on a terminal, one line per stage otherwise."""
+        shown: set[str] = set()
+        tty = sys.stderr.isatty()
+        state = {"width": 0}
+
+        def tell(stage: str, done: int, total: int) -> None:
+            if self.quiet or time.perf_counter() - start < 1.0:
+                return
+            text = f"{stage} {done}/{total} pages" if stage == "rendering" else f"{stage} {total} pages"
+            if tty:
+                print("\r" + text.ljust(state["width"]), end="", file=sys.stderr, flush=True)
+                state["width"] = len(text)
+            elif stage not in shown:
+                shown.add(stage)
+                print(f"{text}...", file=sys.stderr, flush=True)
+
+        def finish() -> None:
+            if tty and state["width"]:
+                print("\r" + " " * state["width"] + "\r", end="", file=sys.stderr, flush=True)
+
+        return tell, finish
+
     def report(self, diagnostics: list[Diagnostic], fmt: str, pages: int, noun: str = "page",
                extra: dict | None = None) -> None:
         text = render(diagnostics, fmt, pages, noun, color=self.color and fmt == "text", extra=extra)
@@ -99,9 +123,11 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    tell, finish = console.progress(time.perf_counter())
     try:
         outcome = build(config, drafts=args.drafts, keep_going=args.keep_going, strict=args.strict,
-                        linkcheck=args.linkcheck, use_cache=not args.no_cache, note=console.note)
+                        linkcheck=args.linkcheck, use_cache=not args.no_cache, note=console.note, progress=tell)
+        finish()
     except OSError as exc:
         print(f"error: cannot write '{config.output}': {exc}", file=sys.stderr)
         return 1
@@ -190,14 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     linkcheck.add_argument("--base-url", metavar="URL", help="the site's base URL (default: base_url from site.toml)")
     linkcheck.set_defaults(func=cmd_linkcheck)
 
-    try:
-        from .serve import add_parser as add_serve
-        add_serve(commands, common)
-    except ImportError:
-        pass
-    from .scaffold import add_parser as add_new; add_new(commands, common)
-    from .jbake_import import add_parser as add_import; add_import(commands, common)
-    from .report import add_parser as add_report; add_report(commands, common)
+    # The other commands define their own options beside their code.
+    from .jbake_import import add_parser as add_import
+    from .report import add_parser as add_report
+    from .scaffold import add_parser as add_new
+    from .serve import add_parser as add_serve
+    for add in (add_serve, add_new, add_import, add_report):
+        add(commands, common)
     return parser
 
 

@@ -178,17 +178,22 @@ def render_site(site: Site, env: jinja2.Environment | None = None,
 def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         env: jinja2.Environment | None = None, sink: Callable[[str, bytes], None] | None = None,
         workers: int | None = None,
-        render_if: Callable[[list[Diagnostic]], bool] | None = None) -> Result:
+        render_if: Callable[[list[Diagnostic]], bool] | None = None,
+        progress: Callable[[str, int, int], None] | None = None) -> Result:
     """The whole pipeline from the files on disk to every output file's bytes.
 
     With ``sink``, each output goes to ``sink(path, data)`` as soon as it is rendered
     instead of being collected, so a large site is never held in memory whole.
     ``render_if`` sees the diagnostics of the checks and may decide not to render.
+    ``progress(stage, done, total)`` hears how far the build has come.
     """
+    tell = progress or (lambda stage, done, total: None)
     sources = discover(config)
+    tell("reading", 0, len(sources))
     pages, rendered, diagnostics = load_and_parse(config, sources, workers)
     loaded = list(diagnostics)
     file_urls, copies = static_files(config)
+    tell("checking", len(pages), len(pages))
     analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
     diagnostics += analysis.diagnostics
     diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
@@ -203,7 +208,10 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         outputs, found = render_site(site, env)
         diagnostics += found
     else:
+        total, count = len(site.pages), 0
         for done, found in render_stream(site, workers):
+            count += len(done)
+            tell("rendering", min(count, total), total)
             diagnostics += found
             for path, data in done:
                 if sink is not None:
