@@ -28,6 +28,7 @@ class UrlIndex:
     generated: frozenset = frozenset()       # URLs of generated pages (tags, catalog, ...)
     slugs: dict = field(default_factory=dict, hash=False)   # pattern slug -> Page
     base_path: str = "/"
+    file_outputs: frozenset = frozenset()    # output URLs of the non-Markdown files
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
         if page.kind == PATTERN:
             slugs.setdefault(page.slug, page)
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
-                    generated=frozenset(generated), slugs=slugs, base_path=base_path)
+                    generated=frozenset(generated), slugs=slugs, base_path=base_path,
+                    file_outputs=frozenset(files.values()))
 
 
 def _page_for(path: str, index: UrlIndex) -> Page | None:
@@ -127,9 +129,8 @@ def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written:
         return Target(PAGE, page, page.url, fragment, written)
     if clean in index.generated:
         return Target(URL, url=clean, fragment=fragment, written=written)
-    for source, url in index.files.items():
-        if url == site_path:
-            return Target(FILE, url=url, fragment=fragment, written=written)
+    if site_path in index.file_outputs:
+        return Target(FILE, url=site_path, fragment=fragment, written=written)
     return Target(BROKEN, written=written, fragment=fragment)
 
 

@@ -8,7 +8,7 @@ from typing import Iterable, Mapping
 from .config import KNOWN_SECTIONS, SiteConfig
 from .content import HANDBOOK, PATTERN, Page
 from .diagnostics import Diagnostic, make
-from .links import BROKEN, FILE, PAGE, URL, Target, UrlIndex, suggest_anchor, suggest_page
+from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_page
 from .markdown import Rendered
 
 _ALWAYS_FINE_FRAGMENTS = {"", "top"}
@@ -133,6 +133,3 @@ def validate_page(page: Page, rendered: Rendered, targets: tuple[Target, ...], i
         structure += check_sections(page, rendered, config)
     return structure + check_links(page, rendered, targets, index, ids) + check_owner(page)
 
-
-__all__ = ["check_fields", "check_sections", "check_links", "check_slugs", "check_owner",
-           "validate_page", "FILE", "URL"]
