@@ -10,6 +10,7 @@ modification time. Nothing here prints: notes go to ``note``.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import tempfile
@@ -81,6 +82,14 @@ def build(config: SiteConfig, *, drafts: bool = False, keep_going: bool = False,
           linkcheck: bool = False, use_cache: bool = True, note: Callable[[str], None] = lambda _: None,
           progress: Callable[[str, int, int], None] | None = None) -> Outcome:
     start = time.perf_counter()
+    try:
+        return _build(config, drafts, keep_going, strict, linkcheck, use_cache, note, progress, start)
+    finally:
+        gc.unfreeze()
+
+
+def _build(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, linkcheck: bool, use_cache: bool,
+           note: Callable[[str], None], progress, start: float) -> Outcome:
     with cache.build_lock(config, on_wait=note):
         key = cache.cache_key(config, drafts) if use_cache else ""
         if use_cache and not linkcheck:
@@ -128,6 +137,7 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
         staging.abort()
         raise
     if key is not None and result.site is not None:
+        gc.freeze()           # everything built so far lives to the end (``build`` unfreezes)
         if exit_code(result.diagnostics) == 0:
             tracked = written + [rel for rel in result.copies if rel not in written]
             manifest = cache.Manifest(key, cache.input_stats(config, result.copies),
@@ -194,6 +204,9 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
     state, problem = cache.load_state(config)
     if problem:
         note(f"warning: {problem}")
+    # The loaded state lives until the build ends: keep the collector from scanning it again
+    # and again (``build`` unfreezes it when done).
+    gc.freeze()
     if state is None or state.config != config or state.drafts != drafts:
         return None
     state = replace(state, env=make_environment(config))

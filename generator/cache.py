@@ -8,7 +8,8 @@ A build leaves two files behind:
   diagnostics. When nothing
   differs, a build is done after reading only this.
 - ``build/state.pickle``: the incremental state of ``incremental.py`` (pages, parses,
-  analysis, site model) with each output reduced to a digest. When inputs changed, it is
+  analysis, site model) with each output reduced to a marker and each page's HTML moved
+  to a pack file in ``build/html/``, read back only for the pages rendered again. When inputs changed, it is
   loaded and ``incremental.update`` re-parses and re-renders only what the change reaches,
   exactly as ``serve`` does.
 
@@ -27,6 +28,7 @@ import os
 import pickle
 import sys
 import tempfile
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -181,13 +183,45 @@ def load_state(config: SiteConfig):
     return _read_pickle(cache_folder(config) / "state.pickle", State)
 
 
+def _spill(state, folder: Path):
+    """The state with each page's HTML moved out to a pack file under ``html/``, so the
+    state file stays small. A build writes one pack with the HTML of the pages it parsed
+    (all of them when cold, the edited ones when warm); packs no page refers to any more
+    are deleted."""
+    from .markdown import SPILLED
+    store = folder / "html"
+    store.mkdir(parents=True, exist_ok=True)
+    fresh = {source: parsed for source, parsed in state.rendered.items() if not parsed.html.startswith(SPILLED)}
+    rendered = dict(state.rendered)
+    if fresh:
+        pack = store / f"{os.getpid()}-{time.time_ns()}.pack"
+        offset = 0
+        with open(pack, "wb") as handle:
+            for source, parsed in fresh.items():
+                data = parsed.html.encode("utf-8")
+                handle.write(data)
+                rendered[source] = replace(parsed, html=f"{SPILLED}{pack}:{offset}:{len(data)}")
+                offset += len(data)
+    used = {os.path.basename(parsed.html[len(SPILLED):].rsplit(":", 2)[0]) for parsed in rendered.values()}
+    for entry in os.scandir(store):
+        if entry.name not in used:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+    site = state.site
+    if site is not None:
+        site = replace(site, rendered={source: rendered.get(source, parsed) for source, parsed in site.rendered.items()})
+    return replace(state, rendered=rendered, site=site)
+
+
 def save(config: SiteConfig, manifest: Manifest, state) -> None:
     """Write both files; the state first, so a manifest never points at a missing state."""
     folder = cache_folder(config)
     enabled = gc.isenabled()
     gc.disable()          # pickling a large state allocates a lot and frees nothing
     try:
-        _atomic_pickle(folder / "state.pickle", replace(state, env=None))
+        _atomic_pickle(folder / "state.pickle", replace(_spill(state, folder), env=None))
         _atomic_pickle(folder / "manifest.pickle", manifest)
     finally:
         if enabled:
@@ -206,6 +240,8 @@ def discard(config: SiteConfig) -> None:
             (cache_folder(config) / name).unlink()
         except OSError:
             pass
+    import shutil
+    shutil.rmtree(cache_folder(config) / "html", ignore_errors=True)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from .config import SiteConfig
 from .diagnostics import Diagnostic, make
 from .content import PATTERN, Page
 from .links import FILE, PAGE, URL, Target
-from .markdown import Rendered, fill_links
+from .markdown import Rendered, fill_links, html_of
 from .pattern_map import layout
 from .patterns import a_to_z
 from .site import NavNode, Site
@@ -173,7 +173,7 @@ class Renderer:
     def body(self, page: Page) -> str:
         rendered = self.site.rendered[page.source]
         hrefs = _hrefs(page, rendered, self.site.targets.get(page.source, ()), self.built, self.config)
-        return fill_links(rendered.html, hrefs)
+        return fill_links(html_of(rendered), hrefs)
 
     def pattern(self, page: Page) -> bytes:
         prev_page, next_page = self.site.neighbours(page)

@@ -205,3 +205,16 @@ def test_check_reuses_the_last_build_when_nothing_changed(site):
     result = run_cli("check", "--root", str(root), "--verbose")
     assert result.code == 1 and "link-broken" in result.out
     assert "nothing changed" not in result.err
+
+
+def test_missing_html_in_the_cache_falls_back_to_a_full_build(site):
+    root = site(base_files())
+    config = load_config(root)
+    assert build(config).kind == "cold"
+    for path in (root / ".devrel-cache/build/html").iterdir():
+        path.unlink()
+    page = root / "content/patterns/gamma.md"
+    page.write_text(page.read_text().replace("title: Gamma", "title: Gamma Two"))
+    outcome = build(config)
+    assert outcome.kind == "cold"
+    assert tree(root / "build") == cold_copy(root)
