@@ -11,9 +11,7 @@ modification time. Nothing here prints: notes go to ``note``.
 from __future__ import annotations
 
 import gc
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,7 +23,7 @@ from .diagnostics import Diagnostic, apply_severities, exit_code, make, sort_dia
 from .incremental import State, _file_digest, update
 from .pipeline import Result, run
 from .render import make_environment
-from .write import Staging
+from .write import Staging, replace_file, update_file
 
 CACHED = ""          # stands for an output's bytes that are on disk, not in memory
 
@@ -154,27 +152,9 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
                    staging.changed)
 
 
-def _write_atomic(path: Path, data: bytes) -> bool:
-    """Replace ``path`` with ``data`` unless it already holds exactly that; True when written."""
-    try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
-    return True
+def _copy_into(source: Path, handle) -> None:
+    with open(source, "rb") as reader:
+        shutil.copyfileobj(reader, handle)
 
 
 def _remove_empty_folders(output: Path, folder: Path) -> None:
@@ -222,7 +202,7 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
     changed_files = 0
     for rel, data in new.outputs.items():
         if isinstance(data, bytes):
-            if _write_atomic(output / rel, data):
+            if update_file(output / rel, data):
                 changed_files += 1
             written_stats[rel] = cache._stat(output / rel)
     changed_set = {str(p) for p in changed}
@@ -231,11 +211,8 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
             continue
         target = output / rel
         if rel not in manifest.outputs or str(source) in changed_set or state.copies.get(rel) != source:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            os.close(fd)
-            shutil.copy2(source, temp)
-            os.replace(temp, target)
+            replace_file(target, lambda handle, src=source: _copy_into(src, handle))
+            shutil.copystat(source, target)
             changed_files += 1
         written_stats[rel] = cache._stat(target)
     keep = set(new.outputs) | set(new.copies)

@@ -27,7 +27,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,6 +38,7 @@ from .config import SiteConfig
 from .content import discover
 from .diagnostics import Diagnostic
 from .render import theme_paths
+from .write import replace_file
 
 CACHE_FORMAT = 1
 FOLDER = ".devrel-cache"
@@ -141,18 +141,7 @@ def changed_inputs(config: SiteConfig, before: Mapping[str, tuple], now: Mapping
 
 
 def _atomic_pickle(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=path.name + ".", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temp, path)
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    replace_file(path, lambda handle: pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _read_pickle(path: Path, kind: type) -> tuple[object | None, str | None]:

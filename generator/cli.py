@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, SiteConfig, load_config
-from .diagnostics import Diagnostic, exit_code, make, render, sort_diagnostics
+from .diagnostics import Diagnostic, exit_code, render, sort_diagnostics
 
 FORMATS = ("text", "json", "github")
 

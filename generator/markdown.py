@@ -373,7 +373,6 @@ def _collect_link(child: Token, links: list[Link], block_text: str, block_line: 
             return
         href = str(value)
         decoded = unquote(href)
-        raw = child.info if child.info else decoded
         text = _plain(child.children) if child.type == "image" else ""
         cursor = cursors.get(block_key, 0)
         line, column, cursor = _locate(block_text, block_line, cursor, href, decoded, text,

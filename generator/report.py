@@ -288,7 +288,7 @@ def bar_chart(chart_id: str, title: str, items: list[tuple[str, int]]) -> str:
 
 def _page_table(caption: str, pages: list[PageRef], extra: list[tuple[str, list[str]]] | None = None) -> str:
     if not pages:
-        return f'<p class="empty">None.</p>'
+        return '<p class="empty">None.</p>'
     head = "".join(f'<th scope="col">{escape(name)}</th>' for name, _ in extra or [])
     rows = []
     for index, page in enumerate(pages):
@@ -316,7 +316,7 @@ def as_html(report: Report, site_title: str = "", language: str = "en") -> str:
              ("Without owner", len(report.ownerless)), ("Errors", report.errors),
              ("Warnings", report.warnings)]
     body = [
-        f'<a class="skip" href="#main">Skip to the report</a>',
+        '<a class="skip" href="#main">Skip to the report</a>',
         f'<main id="main"><h1>{escape(title)}</h1>',
         f'<p class="meta">Generated <time datetime="{report.today.isoformat()}">{report.today.isoformat()}</time>; '
         f'pages count as stale after {escape(threshold_label(report))} without a commit.</p>',

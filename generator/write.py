@@ -20,6 +20,33 @@ class OutputError(Exception):
     pass
 
 
+def replace_file(path: Path, write: Callable[[object], None], mode: int | None = None) -> None:
+    """Replace ``path`` atomically: ``write(handle)`` fills a temporary file beside it, which
+    then takes its place, so a reader sees the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            write(handle)
+        if mode is not None:
+            os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        try:
+            os.unlink(temp)
+        except OSError:
+            pass
+        raise
+
+
+def update_file(path: Path, data: bytes) -> bool:
+    """Replace ``path`` with ``data`` unless it already holds exactly that; True when written."""
+    if _same_bytes(path, data):
+        return False
+    replace_file(path, lambda handle: handle.write(data), mode=0o644)
+    return True
+
+
 def check_output_folder(output: Path, root: Path, protected: list[Path]) -> None:
     """Refuse an output folder that is, or contains, the site root or its content."""
     output = output.resolve()

@@ -3,9 +3,7 @@ accessibility under axe-core in light and dark mode, narrow screens, and no-Java
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 from collections import Counter
 from pathlib import Path
 

@@ -119,7 +119,7 @@ def test_text_report(repo):
     text = result.out
     assert "Handbook pages without an owner (1)\n  content/handbook/ownerless.md" in text
     assert "Not changed in git for more than 6m (180 days) (4)" in text
-    assert f"content/patterns/old-pattern.md  last changed " in text and f"{OLD_DAYS} days ago" in text
+    assert "content/patterns/old-pattern.md  last changed " in text and f"{OLD_DAYS} days ago" in text
     assert "Tags used only once (1)\n  unique-tag  content/patterns/fresh-pattern.md" in text
 
 
