@@ -59,6 +59,12 @@ class PatternMap:
     edges: tuple[MapEdge, ...]
     legend: tuple[MapLegend, ...]
 
+    def edges_svg(self) -> str:
+        """Every edge as an SVG ``<path>``: plain geometry, so written here rather than looped
+        over in the template (a large catalog has thousands of edges)."""
+        mutual = ' class="mutual"'
+        return "\n".join(f'<path d="{e.path}"{mutual if e.mutual else ""}/>' for e in self.edges)
+
 
 def _fmt(value: float) -> str:
     text = f"{value:.1f}"
