@@ -236,8 +236,13 @@ class Renderer:
         outlinks = {src: tuple(p for p in pages if p.kind == PATTERN)
                     for src, pages in self.site.outlinks.items()}
         drawing = layout(self.site.patterns, outlinks)
+        # The text version of the map lists thousands of links in a large catalog: written once here.
+        hrefs = {p.source: escape(relative_url("patterns/map/", p.url), quote=True) for p in self.site.patterns}
+        links_to = {src: Markup(", ".join(f'<a href="{hrefs[p.source]}">{escape(p.title)}</a>'
+                                          for p in out if p.source in hrefs))
+                    for src, out in outlinks.items() if out}
         return self._render("map.html", self._context("patterns/map/", "Pattern map", map=drawing,
-                                                      outlinks=outlinks))
+                                                      outlinks=outlinks, links_to=links_to))
 
     def search(self) -> bytes:
         return self._render("search.html", self._context("search/", "Search"))
