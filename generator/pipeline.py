@@ -16,11 +16,11 @@ from typing import Callable
 import jinja2
 
 from .config import SiteConfig
-from .content import Page, SourceFile, discover, read_source, walk_files
+from .content import Page, discover, walk_files
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve
-from .markdown import Rendered, make_parser, parse
-from .parallel import load_and_parse, render_stream, section_names
+from .markdown import Rendered
+from .parallel import load_and_parse, render_stream
 from .render import make_environment, render_all, render_failure, theme_paths
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
 from .validate import check_slugs, validate_page
@@ -102,36 +102,6 @@ def git_dates(config: SiteConfig) -> dict[str, dt.date]:
         elif line.strip() and current is not None:
             dates.setdefault(line.strip(), current)
     return dates
-
-
-def load_pages(config: SiteConfig, sources: list[SourceFile]) -> tuple[list[Page], list[Diagnostic]]:
-    pages, diagnostics = [], []
-    for source in sources:
-        try:
-            page, found = read_source(config.root, source)
-        except Exception as exc:  # a bug of ours must not hide the other files
-            page, found = None, [make(source.path, None, None, "internal-error",
-                                      f"loading failed: {type(exc).__name__}: {exc}")]
-        diagnostics.extend(found)
-        if page is not None:
-            pages.append(page)
-    return pages, diagnostics
-
-
-def parse_pages(config: SiteConfig, pages: list[Page]) -> tuple[dict[str, Rendered], list[Diagnostic]]:
-    md = make_parser(config)
-    names = section_names(config)
-    rendered: dict[str, Rendered] = {}
-    diagnostics = []
-    for page in pages:
-        try:
-            rendered[page.source] = parse(md, page.body, page.body_line, pattern=page.kind == "pattern",
-                                          section_names=names)
-        except Exception as exc:
-            diagnostics.append(make(page.source, None, None, "internal-error",
-                                    f"Markdown parsing failed: {type(exc).__name__}: {exc}"))
-            rendered[page.source] = Rendered("", (), (), frozenset(), (), (), "", 0, ok=False)
-    return rendered, diagnostics
 
 
 def resolve_links(pages: list[Page], rendered: dict[str, Rendered], index: UrlIndex) -> dict[str, tuple[Target, ...]]:

@@ -72,8 +72,7 @@ def _absolute(config: SiteConfig, url: str) -> str:
     return config.base_path + url
 
 
-def _hrefs(page: Page, rendered: Rendered, targets: tuple[Target, ...], built: set[str],
-           config: SiteConfig) -> list[str]:
+def _hrefs(page: Page, rendered: Rendered, targets: tuple[Target, ...]) -> list[str]:
     hrefs = []
     for link, target in zip(rendered.links, targets):
         fragment = f"#{target.fragment}" if target.fragment is not None else ""
@@ -119,7 +118,6 @@ class Renderer:
         self.site = site
         self.env = env
         self.config = site.config
-        self.built = {p.source for p in site.pages}
         self._nav_cache: dict[str, str] = {}
 
     def nav_html(self, url: str) -> Markup:
@@ -172,7 +170,7 @@ class Renderer:
 
     def body(self, page: Page) -> str:
         rendered = self.site.rendered[page.source]
-        hrefs = _hrefs(page, rendered, self.site.targets.get(page.source, ()), self.built, self.config)
+        hrefs = _hrefs(page, rendered, self.site.targets.get(page.source, ()))
         return fill_links(html_of(rendered), hrefs)
 
     def pattern(self, page: Page) -> bytes:

@@ -362,21 +362,21 @@ def cmd_report(args: argparse.Namespace, console) -> int:
     from .cli import _config
     from .diagnostics import apply_severities
     from .content import discover
-    from .pipeline import analyse, git_dates, load_pages, parse_pages, static_files
+    from .parallel import load_and_parse
+    from .pipeline import analyse, category_texts, git_dates, static_files
     from .site import build_site
     config = _config(args, console)
     if config is None:
         return 2
-    pages, diagnostics = load_pages(config, discover(config))
-    rendered, found = parse_pages(config, pages)
-    diagnostics += found
+    pages, rendered, diagnostics = load_and_parse(config, discover(config))
     file_urls, _ = static_files(config)
     analysis = analyse(config, pages, rendered, file_urls, drafts=args.drafts)
     diagnostics = apply_severities(diagnostics + list(analysis.diagnostics), config.severity_map)
     dates = git_dates(config)
     if not dates:
         console.note("note: no git history found for the content folders; every page counts as untracked")
-    site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=args.drafts)
+    site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=args.drafts,
+                      category_descriptions=category_texts(config))
     report = build_report(site, diagnostics, dt.date.today(), args.stale_after)
     if args.format == "json":
         text = as_json(report)
