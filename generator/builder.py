@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -113,14 +114,18 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
         return keep_going or exit_code(found, strict) == 0
 
     staging = Staging(config.output)
-    written: list[str] = []
-
-    def sink(path: str, data: bytes) -> None:
-        staging.add(path, data)
-        written.append(path)
-
+    # Page HTML waits on disk between parsing and rendering: in the cache's pack folder,
+    # where the cache keeps it, or in a temporary folder when there is no cache.
+    scratch = tempfile.TemporaryDirectory(prefix="devrel-html-") if key is None else None
+    html_to = cache.pack_folder(config) if scratch is None else Path(scratch.name)
+    packs_before = cache.pack_names(html_to)
+    swapped = False
     try:
-        result = run(config, drafts=drafts, sink=sink, render_if=worth_rendering, progress=progress)
+        result = run(config, drafts=drafts, store=staging.writer(), render_if=worth_rendering, progress=progress,
+                     html_to=html_to)
+        written = list(result.outputs)
+        for path, written_anew in result.outputs.items():
+            staging.record(path, written_anew)
         diagnostics = list(result.diagnostics)
         if exit_code(diagnostics, strict) != 0 and not keep_going:
             staging.abort()
@@ -131,9 +136,15 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
             staging.abort()
             return Outcome(tuple(sort_diagnostics(diagnostics)), result.pages, "failed", False, reason="linkcheck")
         staging.commit()
+        swapped = True
     except BaseException:
         staging.abort()
         raise
+    finally:
+        if scratch is not None:
+            scratch.cleanup()
+        elif not swapped:         # the last good build's cache stays as it was
+            cache.remove_packs(html_to, cache.pack_names(html_to) - packs_before)
     if key is not None and result.site is not None:
         gc.freeze()           # everything built so far lives to the end (``build`` unfreezes)
         if exit_code(result.diagnostics) == 0:

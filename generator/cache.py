@@ -27,13 +27,12 @@ import hashlib
 import os
 import pickle
 import sys
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterator, Mapping
 
-from . import __version__
+from . import __version__, packs
 from .config import SiteConfig
 from .content import discover
 from .diagnostics import Diagnostic
@@ -60,6 +59,11 @@ class Manifest:
 
 def cache_folder(config: SiteConfig) -> Path:
     return config.root / FOLDER / "build"
+
+
+def pack_folder(config: SiteConfig) -> Path:
+    """Where the cache keeps page HTML (see ``packs``)."""
+    return cache_folder(config) / "html"
 
 
 def _stat(path: Path) -> tuple[int, int] | None:
@@ -174,34 +178,32 @@ def load_state(config: SiteConfig):
 
 def _spill(state, folder: Path):
     """The state with each page's HTML moved out to a pack file under ``html/``, so the
-    state file stays small. A build writes one pack with the HTML of the pages it parsed
-    (all of them when cold, the edited ones when warm); packs no page refers to any more
-    are deleted."""
-    from .markdown import SPILLED
+    state file stays small. A cold build's workers already wrote their parses there; a warm
+    build writes one pack with the HTML of the pages it parsed again. Packs no page refers
+    to any more are deleted."""
     store = folder / "html"
-    store.mkdir(parents=True, exist_ok=True)
-    fresh = {source: parsed for source, parsed in state.rendered.items() if not parsed.html.startswith(SPILLED)}
-    rendered = dict(state.rendered)
-    if fresh:
-        pack = store / f"{os.getpid()}-{time.time_ns()}.pack"
-        offset = 0
-        with open(pack, "wb") as handle:
-            for source, parsed in fresh.items():
-                data = parsed.html.encode("utf-8")
-                handle.write(data)
-                rendered[source] = replace(parsed, html=f"{SPILLED}{pack}:{offset}:{len(data)}")
-                offset += len(data)
-    used = {os.path.basename(parsed.html[len(SPILLED):].rsplit(":", 2)[0]) for parsed in rendered.values()}
-    for entry in os.scandir(store):
-        if entry.name not in used:
-            try:
-                os.unlink(entry.path)
-            except OSError:
-                pass
+    sources = list(state.rendered)
+    rendered = dict(zip(sources, packs.spill(store, [state.rendered[s] for s in sources])))
+    remove_packs(store, pack_names(store) - {packs.pack_name(parsed) for parsed in rendered.values()})
     site = state.site
     if site is not None:
         site = replace(site, rendered={source: rendered.get(source, parsed) for source, parsed in site.rendered.items()})
     return replace(state, rendered=rendered, site=site)
+
+
+def pack_names(folder: Path) -> set[str]:
+    try:
+        return {entry.name for entry in os.scandir(folder)}
+    except OSError:
+        return set()
+
+
+def remove_packs(folder: Path, names) -> None:
+    for name in names:
+        try:
+            os.unlink(folder / name)
+        except OSError:
+            pass
 
 
 def save(config: SiteConfig, manifest: Manifest, state) -> None:
@@ -230,7 +232,7 @@ def discard(config: SiteConfig) -> None:
         except OSError:
             pass
     import shutil
-    shutil.rmtree(cache_folder(config) / "html", ignore_errors=True)
+    shutil.rmtree(pack_folder(config), ignore_errors=True)
 
 
 @contextmanager

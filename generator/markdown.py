@@ -418,21 +418,3 @@ def fill_links(html: str, targets: list[str] | tuple[str, ...]) -> str:
         number = int(match.group(1))
         return targets[number] if number < len(targets) else ""
     return _PLACEHOLDER.sub(replace, html)
-
-
-# A parse's HTML may be kept on disk by the persistent cache; the value then names the file.
-SPILLED = "\x00devrel-cache:"
-
-
-def html_of(rendered: Rendered) -> str:
-    """The HTML of a parse, read back from the cache's pack file when it was stored there
-    (the value then reads ``<mark><file>:<offset>:<length>``)."""
-    if rendered.html.startswith(SPILLED):
-        path, offset, length = rendered.html[len(SPILLED):].rsplit(":", 2)
-        with open(path, "rb") as handle:
-            handle.seek(int(offset))
-            data = handle.read(int(length))
-        if len(data) != int(length):
-            raise OSError(f"cached HTML in '{path}' is cut short")
-        return data.decode("utf-8")
-    return rendered.html

@@ -13,11 +13,13 @@ import multiprocessing
 from contextlib import contextmanager
 from dataclasses import replace
 import os
-from typing import Iterator
+from pathlib import Path
+from typing import Callable, Iterator
 
 from .config import SiteConfig
 from .content import Page, SourceFile, read_source
 from .diagnostics import Diagnostic, make
+from . import packs
 from .markdown import Rendered, make_parser, parse
 from .render import Renderer, make_environment, render_failure, render_jobs
 from .site import Site
@@ -93,28 +95,51 @@ def slim(page: Page, rendered: Rendered) -> tuple[Page, Rendered]:
     return replace(page, body=""), replace(rendered, sections=sections)
 
 
-def _init_loader(config: SiteConfig) -> None:
+def _init_loader(config: SiteConfig, html_to: Path | None, keep_html: bool) -> None:
     gc.enable()
     _worker["config"] = config
     _worker["md"] = make_parser(config)
     _worker["names"] = section_names(config)
+    _worker["html"] = (html_to, keep_html)
+
+
+def _load_many(config: SiteConfig, md, names: tuple[str, ...], sources: list[SourceFile],
+               html_to: Path | None, keep_html: bool) -> list[tuple]:
+    results = [load_and_parse_one(config, md, names, source) for source in sources]
+    if not keep_html:
+        return [(page, replace(parsed, html="") if parsed is not None else None, found)
+                for page, parsed, found in results]
+    if html_to is None:
+        return results
+    kept = [i for i, (_, parsed, _) in enumerate(results) if parsed is not None and parsed.ok]
+    spilled = packs.spill(html_to, [results[i][1] for i in kept])
+    for i, parsed in zip(kept, spilled):
+        results[i] = (results[i][0], parsed, results[i][2])
+    return results
 
 
 def _load_chunk(sources: list[SourceFile]) -> list[tuple]:
-    config, md, names = _worker["config"], _worker["md"], _worker["names"]
-    return [load_and_parse_one(config, md, names, source) for source in sources]
+    return _load_many(_worker["config"], _worker["md"], _worker["names"], sources, *_worker["html"])
 
 
-def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int | None = None
+def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int | None = None, *,
+                   html_to: Path | None = None, keep_html: bool = True
                    ) -> tuple[list[Page], dict[str, Rendered], list[Diagnostic]]:
-    """Every source loaded and parsed, in the order given."""
+    """Every source loaded and parsed, in the order given.
+
+    With ``html_to``, the HTML of the parses goes to pack files in that folder (see
+    ``packs``) as soon as it is made, so it is neither sent back from the workers nor
+    held in memory; ``keep_html=False`` drops it (for checks that render nothing).
+    """
     count = worker_count(len(sources), workers)
     if count == 1:
         md, names = make_parser(config), section_names(config)
-        results = [load_and_parse_one(config, md, names, source) for source in sources]
+        results = [item for chunk in _chunks(sources, 1)
+                   for item in _load_many(config, md, names, chunk, html_to, keep_html)]
     else:
         context = multiprocessing.get_context("fork")
-        with _quiet_gc(), context.Pool(count, initializer=_init_loader, initargs=(config,)) as pool:
+        with _quiet_gc(), context.Pool(count, initializer=_init_loader,
+                                       initargs=(config, html_to, keep_html)) as pool:
             results = [item for chunk in pool.imap(_load_chunk, _chunks(sources, count)) for item in chunk]
     pages, rendered, diagnostics = [], {}, []
     for page, parsed, found in results:
@@ -125,27 +150,37 @@ def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int |
     return pages, rendered, diagnostics
 
 
-def _init_renderer(site: Site) -> None:
+def _init_renderer(site: Site, store) -> None:
     gc.enable()
     _worker["site"] = site
+    _worker["store"] = store
     _worker["jobs"] = render_jobs(Renderer(site, make_environment(site.config)))
 
 
-def _render_chunk(urls: list[str]) -> tuple[list[tuple[str, bytes]], list[Diagnostic]]:
-    jobs, config = _worker["jobs"], _worker["site"].config
+def _render_urls(jobs: dict, config: SiteConfig, store, urls: list[str]) -> tuple[list[tuple], list[Diagnostic]]:
     done, failures = [], []
     for url in urls:
         try:
-            done.append((output_file(url), jobs[url]()))
+            path, data = output_file(url), jobs[url]()
+            done.append((path, store(path, data) if store is not None else data))
         except Exception as exc:
             failures.append(render_failure(config, exc))
             break
     return done, failures
 
 
-def render_stream(site: Site, workers: int | None = None
-                  ) -> Iterator[tuple[list[tuple[str, bytes]], list[Diagnostic]]]:
-    """Rendered outputs in chunks, in a stable order, with any rendering failures."""
+def _render_chunk(urls: list[str]) -> tuple[list[tuple], list[Diagnostic]]:
+    return _render_urls(_worker["jobs"], _worker["site"].config, _worker["store"], urls)
+
+
+def render_stream(site: Site, workers: int | None = None, store: Callable[[str, bytes], object] | None = None
+                  ) -> Iterator[tuple[list[tuple], list[Diagnostic]]]:
+    """Rendered outputs in chunks, in a stable order, with any rendering failures.
+
+    Each chunk lists ``(output path, bytes)``; with ``store``, the process that rendered a
+    file hands it to ``store(path, bytes)`` at once, and the chunk lists ``(output path,
+    store's answer)`` instead, so the bytes never travel between processes.
+    """
     try:
         env = make_environment(site.config)
         jobs = render_jobs(Renderer(site, env))
@@ -156,19 +191,13 @@ def render_stream(site: Site, workers: int | None = None
     count = worker_count(len(urls), workers)
     if count == 1:
         for chunk in _chunks(urls, 1):
-            done, failures = [], []
-            for url in chunk:
-                try:
-                    done.append((output_file(url), jobs[url]()))
-                except Exception as exc:
-                    failures.append(render_failure(site.config, exc))
-                    break
+            done, failures = _render_urls(jobs, site.config, store, chunk)
             yield done, failures
             if failures:
                 return
         return
     context = multiprocessing.get_context("fork")
-    with _quiet_gc(), context.Pool(count, initializer=_init_renderer, initargs=(site,)) as pool:
+    with _quiet_gc(), context.Pool(count, initializer=_init_renderer, initargs=(site, store)) as pool:
         for done, failures in pool.imap(_render_chunk, _chunks(urls, count)):
             yield done, failures
             if failures:

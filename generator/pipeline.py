@@ -146,21 +146,25 @@ def render_site(site: Site, env: jinja2.Environment | None = None,
 
 
 def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
-        env: jinja2.Environment | None = None, sink: Callable[[str, bytes], None] | None = None,
-        workers: int | None = None,
+        env: jinja2.Environment | None = None, store: Callable[[str, bytes], object] | None = None,
+        workers: int | None = None, html_to: Path | None = None,
         render_if: Callable[[list[Diagnostic]], bool] | None = None,
         progress: Callable[[str, int, int], None] | None = None) -> Result:
     """The whole pipeline from the files on disk to every output file's bytes.
 
-    With ``sink``, each output goes to ``sink(path, data)`` as soon as it is rendered
-    instead of being collected, so a large site is never held in memory whole.
+    With ``store``, each output goes to ``store(path, data)`` as soon as it is rendered, in
+    the process that rendered it (a worker when there are several), instead of being
+    collected; the result's ``outputs`` then map each path to what ``store`` returned. So a
+    large site is never held in memory whole, nor sent between processes.
     ``render_if`` sees the diagnostics of the checks and may decide not to render.
     ``progress(stage, done, total)`` hears how far the build has come.
+    With ``html_to``, each page's HTML waits in pack files in that folder until it is
+    rendered into its template (see ``packs``), instead of in memory.
     """
     tell = progress or (lambda stage, done, total: None)
     sources = discover(config)
     tell("reading", 0, len(sources))
-    pages, rendered, diagnostics = load_and_parse(config, sources, workers)
+    pages, rendered, diagnostics = load_and_parse(config, sources, workers, html_to=html_to, keep_html=render)
     loaded = list(diagnostics)
     file_urls, copies = static_files(config)
     tell("checking", len(pages), len(pages))
@@ -179,15 +183,11 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         diagnostics += found
     else:
         total, count = len(site.pages), 0
-        for done, found in render_stream(site, workers):
+        for done, found in render_stream(site, workers, store):
             count += len(done)
             tell("rendering", min(count, total), total)
             diagnostics += found
-            for path, data in done:
-                if sink is not None:
-                    sink(path, data)
-                else:
-                    outputs[path] = data
+            outputs.update(done)
     parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
              "dates": dates, "described": described, "analysis": analysis}
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site, parts)

@@ -20,7 +20,8 @@ from .config import SiteConfig
 from .diagnostics import Diagnostic, make
 from .content import PATTERN, Page
 from .links import FILE, PAGE, URL, Target
-from .markdown import Rendered, fill_links, html_of
+from .markdown import Rendered, fill_links
+from .packs import html_of
 from .pattern_map import layout
 from .patterns import a_to_z
 from .site import NavNode, Site

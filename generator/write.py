@@ -9,11 +9,12 @@ ever deleted.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable
 
 
 class OutputError(Exception):
@@ -78,6 +79,13 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def stage_file(folder: Path, previous: Path, rel: str, data: bytes) -> bool:
+    """Put output ``rel`` into the staging ``folder``: a hard link to the file in the
+    ``previous`` output when its bytes are equal, else written anew (then True). A plain
+    function of paths, so the process that rendered the file can store it."""
+    return _reuse_or_write(folder / rel, previous / rel, data)
+
+
 def _reuse_or_write(target: Path, previous: Path, data: bytes) -> bool:
     """Link the previous file when its bytes are equal; else write. True when written anew."""
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +116,17 @@ class Staging:
         self._written: set[str] = set()
 
     def add(self, rel: str, data: bytes) -> None:
+        self.record(rel, stage_file(self.folder, self.output, rel, data))
+
+    def writer(self) -> Callable[[str, bytes], bool]:
+        """``writer(rel, data)`` stages one output and says whether it was written anew.
+        It may run in another process (a render worker); tell ``record`` what it did."""
+        return functools.partial(stage_file, self.folder, self.output)
+
+    def record(self, rel: str, written_anew: bool) -> None:
         self.files += 1
         self._written.add(rel)
-        self.changed += _reuse_or_write(self.folder / rel, self.output / rel, data)
+        self.changed += bool(written_anew)
 
     def copy(self, rel: str, source: Path) -> None:
         if rel in self._written:
@@ -134,29 +150,6 @@ class Staging:
 
     def abort(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def write_site(output: Path, outputs: Mapping[str, bytes], copies: Mapping[str, Path],
-               validate: Callable[[Path], bool] | None = None) -> int:
-    """Write the site into ``output`` atomically; returns how many files changed.
-
-    ``validate`` may inspect the finished temporary folder before it is swapped
-    in; when it returns False the previous output is left exactly as it was (-1).
-    """
-    staging = Staging(output)
-    try:
-        for rel, data in outputs.items():
-            staging.add(rel, data)
-        for rel, source in copies.items():
-            staging.copy(rel, source)
-        if validate is not None and not validate(staging.folder):
-            staging.abort()
-            return -1
-        staging.commit()
-    except BaseException:
-        staging.abort()
-        raise
-    return staging.changed
 
 
 def _swap(staging: Path, output: Path) -> None:
