@@ -66,9 +66,9 @@ def pack_folder(config: SiteConfig) -> Path:
     return cache_folder(config) / "html"
 
 
-def _stat(path: Path) -> tuple[int, int] | None:
+def _stat(path: Path | str) -> tuple[int, int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return (st.st_mtime_ns, st.st_size)
@@ -100,8 +100,9 @@ def dates_digest(dates) -> str:
 def input_stats(config: SiteConfig, copies: Mapping[str, Path]) -> dict[str, tuple[int, int]]:
     """Size and modification time of every Markdown source and every copied file."""
     stats: dict[str, tuple[int, int]] = {}
+    root = str(config.root) + os.sep
     for source in discover(config):
-        found = _stat(config.root / source.path)
+        found = _stat(root + source.path)
         if found is not None:
             stats[source.path] = found
     for out, path in copies.items():
@@ -117,8 +118,9 @@ def input_stats(config: SiteConfig, copies: Mapping[str, Path]) -> dict[str, tup
 
 def output_stats(output: Path, paths) -> dict[str, tuple[int, int]]:
     stats = {}
+    folder = str(output) + os.sep
     for rel in paths:
-        found = _stat(output / rel)
+        found = _stat(folder + rel)
         if found is not None:
             stats[rel] = found
     return stats
@@ -126,8 +128,9 @@ def output_stats(output: Path, paths) -> dict[str, tuple[int, int]]:
 
 def outputs_intact(output: Path, manifest: Manifest) -> bool:
     """True when every output the manifest lists is on disk as it was written."""
+    folder = str(output) + os.sep
     for rel, recorded in manifest.outputs.items():
-        if _stat(output / rel) != recorded:
+        if _stat(folder + rel) != recorded:
             return False
     return True
 
@@ -155,8 +158,7 @@ def _read_pickle(path: Path, kind: type) -> tuple[object | None, str | None]:
     enabled = gc.isenabled()
     gc.disable()          # unpickling creates many objects and no garbage
     try:
-        with open(path, "rb") as handle:
-            value = pickle.load(handle)
+        value = pickle.loads(path.read_bytes())
     except Exception as exc:  # truncated, corrupted, or written by another version
         return None, f"cache file '{path}' cannot be read ({type(exc).__name__}); building without it"
     finally:

@@ -109,6 +109,7 @@ class State:
     checked: tuple[Diagnostic, ...] = ()       # load, parse and analysis diagnostics, severities applied
     diagnostics: tuple[Diagnostic, ...] = ()   # the above plus rendering's
     stale: bool = False                        # outputs may lag the sources: render everything next time
+    pending: frozenset[str] = frozenset()      # URLs whose outputs an update left for ``finish``
     broken: bool = False                       # a stage crashed or site.toml is invalid: rebuild from scratch
 
     @property
@@ -258,8 +259,13 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
 
 
 def _render(state: State, *, everything: bool = False, affected: set[str] | None = None,
-            previous: Site | None = None, listings: bool = True) -> tuple[State, tuple[str, ...]]:
-    """Render the outputs that may have changed; returns the new state and the outputs rendered."""
+            previous: Site | None = None, listings: bool = True,
+            first: frozenset[str] | None = None) -> tuple[State, tuple[str, ...]]:
+    """Render the outputs that may have changed; returns the new state and the outputs rendered.
+
+    With ``first``, only the outputs of those URLs are rendered now; the others that may
+    have changed keep their old bytes and are listed in the state's ``pending`` for ``finish``.
+    """
     site = state.site
     assert site is not None
     old = state.outputs
@@ -270,11 +276,21 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
         fixed |= {t.url for t in site.tags + site.categories + previous.tags + previous.categories}
         fixed |= _PAGE_INDEPENDENT
 
-    def only(url: str) -> bool:
-        seen.add(output_file(url))
+    later: set[str] = set()
+
+    def needed(url: str) -> bool:
         if everything or output_file(url) not in old:
             return True
         return url in (affected or ()) or (listings and url not in fixed)
+
+    def only(url: str) -> bool:
+        seen.add(output_file(url))
+        if not needed(url):
+            return False
+        if first is not None and url not in first and output_file(url) in old:
+            later.add(url)
+            return False
+        return True
 
     fresh, found = render_site(site, state.env, only)
     diagnostics = tuple(sort_diagnostics(list(state.checked) + found))
@@ -283,7 +299,8 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
         return replace(state, diagnostics=diagnostics, stale=True), ()
     outputs = {path: data for path, data in old.items() if path in seen}
     outputs.update(fresh)
-    return replace(state, outputs=outputs, diagnostics=diagnostics, stale=False), tuple(sorted(fresh))
+    return (replace(state, outputs=outputs, diagnostics=diagnostics, stale=False, pending=frozenset(later)),
+            tuple(sorted(fresh)))
 
 
 def _crash(exc: BaseException, doing: str) -> Diagnostic:
@@ -339,9 +356,16 @@ def _content_source(config: SiteConfig, path: Path) -> SourceFile | None:
 
 # --- updates ---------------------------------------------------------------------------------------
 
-def update(state: State, paths: Iterable[Path | str]) -> tuple[State, Rebuild]:
-    """Bring ``state`` up to date with the files at ``paths``, which changed, appeared or went away."""
+def update(state: State, paths: Iterable[Path | str], *, defer: bool = False) -> tuple[State, Rebuild]:
+    """Bring ``state`` up to date with the files at ``paths``, which changed, appeared or went away.
+
+    With ``defer``, a content change renders only the changed pages' own outputs; the other
+    outputs it reaches (listings, neighbours, taxon pages...) are left in the new state's
+    ``pending`` until ``finish`` renders them. A server can publish the edited page first.
+    """
     start = time.perf_counter()
+    if state.pending:
+        state = finish(state)[0]
     config = state.config
     kinds: dict[Path, str] = {}
     for raw in paths:
@@ -358,7 +382,7 @@ def update(state: State, paths: Iterable[Path | str]) -> tuple[State, Rebuild]:
         if CONFIG in kinds.values() or state.broken:
             new, result = _reconfigure(state)
         else:
-            new, result = _update(state, kinds)
+            new, result = _update(state, kinds, defer)
     except Exception as exc:
         diagnostics = tuple(sort_diagnostics(list(state.diagnostics) + [_crash(exc, "rebuilding")]))
         new = replace(state, broken=True)
@@ -400,7 +424,24 @@ def _diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> tuple[str, ...]
     return tuple(sorted({p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}))
 
 
-def _update(state: State, kinds: Mapping[Path, str]) -> tuple[State, Rebuild]:
+def finish(state: State) -> tuple[State, Rebuild]:
+    """Render the outputs an update with ``defer`` left pending."""
+    start = time.perf_counter()
+    if not state.pending:
+        return state, Rebuild("none", diagnostics=state.diagnostics, pages=len(state.pages))
+    try:
+        new, rendered_paths = _render(replace(state, pending=frozenset()), affected=set(state.pending),
+                                      listings=False)
+    except Exception as exc:
+        diagnostics = tuple(sort_diagnostics(list(state.diagnostics) + [_crash(exc, "rendering")]))
+        return replace(state, broken=True, pending=frozenset()), Rebuild(
+            "failed", diagnostics=diagnostics, pages=len(state.pages), elapsed=time.perf_counter() - start)
+    return new, Rebuild("content", rendered=len(rendered_paths), rendered_paths=rendered_paths,
+                        outputs=_diff(state.files, new.files), diagnostics=new.diagnostics,
+                        pages=len(new.pages), elapsed=time.perf_counter() - start)
+
+
+def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tuple[State, Rebuild]:
     config = state.config
     template = any(k in (TEMPLATE, THEME) for k in kinds.values())
     statics = [p for p, k in kinds.items() if k in (STATIC, THEME)]
@@ -478,8 +519,9 @@ def _update(state: State, kinds: Mapping[Path, str]) -> tuple[State, Rebuild]:
         affected, listings = affected_urls(state.site, new.site, changed_sources, relink)
         if redescribed:
             affected |= {c.url for c in new.site.categories}
+        own = frozenset(p.url for p in new.site.pages if p.source in changed_sources) if defer else None
         new, rendered_paths = _render(new, affected=affected, previous=state.site,
-                                      listings=listings or relink or redescribed)
+                                      listings=listings or relink or redescribed, first=own)
     kind = "content" if changed_sources or redescribed else "template" if template else \
         "static" if statics else "none"
     return new, Rebuild(kind, rendered=len(rendered_paths), rendered_paths=rendered_paths, parsed=len(loaded),

@@ -8,6 +8,7 @@ diagnostic. It never raises on bad input: failures become diagnostics.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,29 +166,37 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     sources = discover(config)
     tell("reading", 0, len(sources))
     pages, rendered, diagnostics = load_and_parse(config, sources, workers, html_to=html_to, keep_html=render)
-    loaded = list(diagnostics)
-    file_urls, copies = static_files(config)
-    tell("checking", len(pages), len(pages))
-    analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
-    diagnostics += analysis.diagnostics
-    diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
-    if not render or (render_if is not None and not render_if(diagnostics)):
-        return Result({}, {}, tuple(diagnostics), len(pages), None)
+    # What each stage makes lives until the run ends: frozen, the cycle collector leaves it
+    # alone instead of scanning it again and again while later stages allocate.
+    gc.freeze()
+    try:
+        loaded = list(diagnostics)
+        file_urls, copies = static_files(config)
+        tell("checking", len(pages), len(pages))
+        analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
+        gc.freeze()
+        diagnostics += analysis.diagnostics
+        diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
+        if not render or (render_if is not None and not render_if(diagnostics)):
+            return Result({}, {}, tuple(diagnostics), len(pages), None)
 
-    dates, described = git_dates(config), category_texts(config)
-    site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=drafts,
-                      category_descriptions=described)
-    outputs: dict[str, bytes] = {}
-    if env is not None:
-        outputs, found = render_site(site, env)
-        diagnostics += found
-    else:
-        total, count = len(site.pages), 0
-        for done, found in render_stream(site, workers, store):
-            count += len(done)
-            tell("rendering", min(count, total), total)
+        dates, described = git_dates(config), category_texts(config)
+        site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=drafts,
+                          category_descriptions=described)
+        gc.freeze()
+        outputs: dict[str, bytes] = {}
+        if env is not None:
+            outputs, found = render_site(site, env)
             diagnostics += found
-            outputs.update(done)
+        else:
+            total, count = len(site.pages), 0
+            for done, found in render_stream(site, workers, store):
+                count += len(done)
+                tell("rendering", min(count, total), total)
+                diagnostics += found
+                outputs.update(done)
+    finally:
+        gc.unfreeze()
     parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
              "dates": dates, "described": described, "analysis": analysis}
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site, parts)

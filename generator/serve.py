@@ -28,7 +28,7 @@ import sys
 import threading
 import time
 import webbrowser
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -39,8 +39,9 @@ from watchdog.observers import Observer
 
 from .config import SiteConfig
 from .diagnostics import Diagnostic, Severity, make
-from .incremental import Rebuild, State, build, update
+from .incremental import Rebuild, State, build, finish, update
 from .render import theme_paths
+from .urls import output_file
 
 EVENTS_PATH = "/__devrel__/events"
 STATUS_PATH = "/__devrel__/status"
@@ -318,6 +319,7 @@ class Snapshot:
     base_path: str
     generation: int
     status: Mapping = field(hash=False)
+    pending: frozenset[str] = frozenset()     # output paths still being rendered: answered when done
 
 
 class Live:
@@ -330,6 +332,20 @@ class Live:
         self._clients: list[queue.Queue] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._settled = threading.Condition()
+
+    def publish(self, snapshot: Snapshot) -> None:
+        with self._settled:
+            self.snapshot = snapshot
+            self._settled.notify_all()
+
+    def current(self, key: str | None, timeout: float = 30.0) -> Snapshot:
+        """The snapshot to answer a request for output ``key`` from: one where that output is
+        not waiting to be rendered again (the edited page is published first, the listings
+        it reaches a moment later; a browser asking for one of those waits for it)."""
+        with self._settled:
+            self._settled.wait_for(lambda: key not in self.snapshot.pending, timeout)
+            return self.snapshot
 
     # Server-Sent Events clients.
     def subscribe(self) -> queue.Queue:
@@ -358,30 +374,66 @@ class Live:
 
     # Rebuilding (one thread only).
     def rebuild(self, paths: Iterable[Path | str]) -> tuple[Rebuild, str | None]:
-        """Update the site; publish it when clean. Returns the result and the event sent, if any."""
+        """Update the site; publish it when clean. Returns the result and the event sent, if any.
+
+        A content change publishes the edited pages at once and tells the browsers to reload;
+        the other outputs it reaches are rendered next and published when done, and a request
+        for one of them waits until then, so no browser is ever answered with a stale page.
+        """
         previous = self.snapshot
-        self.state, result = update(self.state, paths)
+        self.state, result = update(self.state, paths, defer=True)
+        event = self._publish(previous, result)
+        if not self.state.pending:
+            return result, event
+        self.state, rest = finish(self.state)
+        result = _merged(result, rest)
+        if event != "reload":
+            return result, event          # nothing of this update was published
+        config, generation = self.state.config, self.snapshot.generation
+        if rest.ok:
+            status = status_payload(config, result.diagnostics, generation)
+            self.publish(Snapshot(self.state.files, config.base_path, generation, status))
+            return result, event
+        # Rendering the rest failed: back to the last good site, with the overlay.
+        status = status_payload(config, result.diagnostics, previous.generation)
+        self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status))
+        self.broadcast(sse("overlay", status))
+        return result, "overlay"
+
+    def _publish(self, previous: Snapshot, result: Rebuild) -> str | None:
         if result.kind == "none":
-            return result, None
+            return None
         config = self.state.config
         if not result.ok:
             status = status_payload(config, result.diagnostics, previous.generation)
-            self.snapshot = Snapshot(previous.files, previous.base_path, previous.generation, status)
+            self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status))
             self.broadcast(sse("overlay", status))
-            return result, "overlay"
+            return "overlay"
         was_ok = bool(previous.status.get("ok"))
-        if not result.outputs and was_ok and config.base_path == previous.base_path:
+        if not result.outputs and was_ok and config.base_path == previous.base_path and not self.state.pending:
             status = status_payload(config, result.diagnostics, previous.generation)
-            self.snapshot = Snapshot(previous.files, previous.base_path, previous.generation, status)
-            return result, None
+            self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status))
+            return None
         generation = previous.generation + 1
         status = status_payload(config, result.diagnostics, generation)
-        self.snapshot = Snapshot(self.state.files, config.base_path, generation, status)
-        if result.css_only and was_ok:
+        pending = frozenset(output_file(url) for url in self.state.pending)
+        self.publish(Snapshot(self.state.files, config.base_path, generation, status, pending))
+        if result.css_only and was_ok and not pending:
             self.broadcast(sse("css", {"generation": generation, "paths": list(result.outputs)}))
-            return result, "css"
+            return "css"
         self.broadcast(sse("reload", {"generation": generation, "paths": list(result.outputs)[:50]}))
-        return result, "reload"
+        return "reload"
+
+
+def _merged(first: Rebuild, rest: Rebuild) -> Rebuild:
+    """One account of an update and the rendering it left for ``finish``."""
+    if rest.kind == "none":
+        return first
+    return replace(first, rendered=first.rendered + rest.rendered,
+                   rendered_paths=tuple(sorted(set(first.rendered_paths) | set(rest.rendered_paths))),
+                   outputs=tuple(sorted(set(first.outputs) | set(rest.outputs))),
+                   diagnostics=rest.diagnostics, elapsed=first.elapsed + rest.elapsed,
+                   kind=first.kind if rest.kind != "failed" else "failed")
 
 
 # --- HTTP ----------------------------------------------------------------------------------------
@@ -425,6 +477,9 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, body, "application/json", head)
             return
         found = locate(self.path, snapshot.files, snapshot.base_path)
+        if found.key is not None and found.key in snapshot.pending:
+            snapshot = live.current(found.key)
+            found = locate(self.path, snapshot.files, snapshot.base_path)
         if found.status == 301:
             self._send(301, b"", "text/plain; charset=utf-8", head, {"Location": found.location or "/"})
             return

@@ -106,6 +106,7 @@ def _sort_key(page: Page) -> tuple:
 
 
 def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping[str, str]) -> tuple[Taxon, ...]:
+    """Tags or categories, each with its pages; ``pages`` come in title order, and so does each group."""
     groups: dict[str, list[Page]] = defaultdict(list)
     names: dict[str, str] = {}
     for page in pages:
@@ -115,7 +116,7 @@ def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping
             names.setdefault(slug, name)
     lowered = {k.lower(): v for k, v in descriptions.items()}
     return tuple(
-        Taxon(name=names[slug], slug=slug, url=f"{prefix}/{slug}/", pages=tuple(sorted(group, key=_sort_key)),
+        Taxon(name=names[slug], slug=slug, url=f"{prefix}/{slug}/", pages=tuple(group),
               description=lowered.get(names[slug].lower(), ""))
         for slug, group in sorted(groups.items())
     )
@@ -170,13 +171,17 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
                include_drafts: bool = False, category_descriptions: Mapping[str, str] | None = None) -> Site:
     built = tuple(sorted((p for p in pages if include_drafts or not p.is_draft), key=lambda p: p.source))
     built_sources = {p.source for p in built}
-    patterns = tuple(sorted((p for p in built if p.kind == PATTERN), key=_sort_key))
+    # Every list of pages is shown in title order: walking the pages in that order once
+    # leaves each group sorted as it is made.
+    by_title = sorted(built, key=_sort_key)
+    rank = {p.source: i for i, p in enumerate(by_title)}
+    patterns = tuple(p for p in by_title if p.kind == PATTERN)
     handbook = tuple(p for p in built if p.kind == HANDBOOK)
     info = {p.source: pattern_info(p, rendered[p.source]) for p in patterns}
 
     outlinks: dict[str, list[Page]] = {}
     back: dict[str, dict[str, Page]] = defaultdict(dict)
-    for page in built:
+    for page in by_title:
         seen: dict[str, Page] = {}
         for target in targets.get(page.source, ()):
             if target.kind == PAGE and target.page is not None and target.page.source != page.source \
@@ -189,10 +194,10 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
     return Site(
         config=config, pages=built, patterns=patterns, handbook=handbook, rendered=rendered, info=info,
         targets=targets,
-        tags=_taxa(built, "tags", "tags", {}),
+        tags=_taxa(tuple(by_title), "tags", "tags", {}),
         categories=_taxa(patterns, "categories", "categories", descriptions),
-        backlinks={src: tuple(sorted(pages_.values(), key=_sort_key)) for src, pages_ in back.items()},
-        outlinks={src: tuple(sorted(v, key=_sort_key)) for src, v in outlinks.items()},
+        backlinks={src: tuple(pages_.values()) for src, pages_ in back.items()},
+        outlinks={src: tuple(sorted(v, key=lambda p: rank[p.source])) for src, v in outlinks.items()},
         nav=_nav(handbook),
         updated=dict(updated),
     )

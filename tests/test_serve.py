@@ -228,6 +228,33 @@ def test_edit_is_served_after_the_reload_event(served, tmp_path):
     assert server.stop() == 0
 
 
+def test_a_title_edit_never_serves_a_stale_listing(served, tmp_path):
+    # The edited page is published first; the catalog and the other pages showing the title
+    # follow. With a few hundred patterns the catalog takes a while to render again, and a
+    # request for it made right after the reload event must wait for it, not get the old one.
+    root = make_site(tmp_path / "site")
+    for n in range(300):
+        write(root, f"content/patterns/filler-{n:03}.md", pattern(f"Filler {n:03}",
+                                                                    extra="See [Alpha](alpha.md).\n"))
+    server = served(root)
+    events = Events(server)
+    try:
+        events.next("hello")
+        assert "Omega Alpha" not in server.get("/patterns/")[2]
+        write(root, "content/patterns/alpha.md", pattern("Omega Alpha", tags="[devrel, events]"))
+        events.next("reload")
+        code, _, catalog = server.get("/patterns/")
+        assert code == 200 and "Omega Alpha" in catalog
+        code, _, linking = server.get("/patterns/filler-299/")
+        assert code == 200 and "Omega Alpha" in linking
+        code, _, page = server.get("/patterns/alpha/")
+        assert code == 200 and ">Omega Alpha</h1>" in page
+        assert server.status()["ok"] is True
+    finally:
+        events.close()
+    assert server.stop() == 0
+
+
 def test_broken_edit_keeps_the_last_good_page_and_reports_it(served, tmp_path):
     root = make_site(tmp_path / "site")
     server = served(root)
@@ -508,6 +535,25 @@ def test_title_edit_renders_what_shows_the_title(tmp_path):
     assert not rendered & {"handbook/guide/index.html", "handbook/index.html", "categories/code/index.html",
                            "404.html", "robots.txt"}
     _same_as_full_run(state)
+
+
+def test_a_deferred_update_renders_the_page_first_and_the_rest_on_finish(tmp_path):
+    root = make_site(tmp_path / "site")
+    state, _ = incremental.build(load_config(root))
+    path = write(root, "content/patterns/alpha.md", pattern("Zulu Alpha", tags="[devrel, events]"))
+    first, result = incremental.update(state, [path], defer=True)
+    assert result.rendered_paths == ("patterns/alpha/index.html",)
+    assert {"", "patterns/", "patterns/beta/", "tags/devrel/"} <= first.pending
+    assert first.outputs["patterns/index.html"] == state.outputs["patterns/index.html"]   # not yet
+    done, rest = incremental.finish(first)
+    assert not done.pending and "patterns/index.html" in rest.rendered_paths
+    assert "patterns/alpha/index.html" not in rest.rendered_paths
+    _same_as_full_run(done)
+    # An update on a state with work pending finishes it first.
+    path = write(root, "content/patterns/gamma.md", pattern("Gamma", categories="[Code]", solution="Changed."))
+    again, _ = incremental.update(first, [path])
+    assert not again.pending
+    _same_as_full_run(again)
 
 
 def test_template_edit_parses_no_markdown(tmp_path, monkeypatch):
