@@ -192,12 +192,9 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
     if not changed:
         return Outcome(manifest.diagnostics, manifest.pages, "unchanged", False,
                        files=len(manifest.outputs))
-    state, problem = cache.load_state(config)
+    state, base, problem = cache.load_state(config)      # frozen for the collector; ``build`` unfreezes
     if problem:
         note(f"warning: {problem}")
-    # The loaded state lives until the build ends: keep the collector from scanning it again
-    # and again (``build`` unfreezes it when done).
-    gc.freeze()
     if state is None or state.config != config or state.drafts != drafts:
         return None
     state = replace(state, env=make_environment(config))
@@ -246,7 +243,7 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
     manifest = cache.Manifest(key, inputs, {k: v for k, v in written_stats.items() if v is not None},
                               diagnostics, rebuild.pages, manifest.dates)
     try:
-        cache.save(config, manifest, stored)
+        cache.save(config, manifest, stored, base)
     except OSError:
         cache.discard(config)
     return Outcome(diagnostics, rebuild.pages, "warm", True, files=len(keep), changed=changed_files)

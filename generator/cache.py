@@ -12,6 +12,10 @@ A build leaves two files behind:
   to a pack file in ``build/html/``, read back only for the pages rendered again. When inputs changed, it is
   loaded and ``incremental.update`` re-parses and re-renders only what the change reaches,
   exactly as ``serve`` does.
+- ``build/delta.pickle``: after a warm build, the new state written against the last full
+  one: its pages, parses, link targets and the like that did not change are written as
+  references into ``state.pickle`` instead of again, so a one-page edit writes a small
+  file. A cold build, or a delta grown past half the full state, writes the full state again.
 
 An entry is trusted only when its key matches; a file that cannot be read is discarded
 with a warning and the build runs cold. The output folder is checked against the manifest,
@@ -22,10 +26,13 @@ always safe.
 from __future__ import annotations
 
 import fcntl
+import functools
 import gc
 import hashlib
+import io
 import os
 import pickle
+import secrets
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -39,7 +46,7 @@ from .diagnostics import Diagnostic
 from .render import theme_paths
 from .write import replace_file
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 FOLDER = ".devrel-cache"
 
 
@@ -173,9 +180,97 @@ def load_manifest(config: SiteConfig) -> tuple[Manifest | None, str | None]:
     return _read_pickle(cache_folder(config) / "manifest.pickle", Manifest)   # type: ignore[return-value]
 
 
+@dataclass
+class Base:
+    """The full state a delta is written against: its token and the objects it holds, which
+    a delta refers to by number (see ``_shared``)."""
+    token: str
+    objects: list
+    size: int
+
+    @functools.cached_property
+    def numbers(self) -> dict[int, int]:
+        numbers: dict[int, int] = {}
+        for i, obj in enumerate(self.objects):
+            numbers.setdefault(id(obj), i)
+        return numbers
+
+
+def _shared(state) -> list:
+    """The objects of a full state a delta may refer to, in an order fixed by the state alone."""
+    objects: list = []
+    for table in (state.sources, state.pages, state.rendered, state.found, state.hashes):
+        objects += [table[key] for key in sorted(table)]
+    for key in sorted(state.rendered):           # the parts of a parse the site model reuses
+        objects += [state.rendered[key].sections, state.rendered[key].variants]
+    if state.analysis is not None:
+        objects += [state.analysis.targets[key] for key in sorted(state.analysis.targets)]
+    if state.site is not None:
+        objects += [state.site.info[key] for key in sorted(state.site.info)]
+    return objects
+
+
+class _DeltaPickler(pickle.Pickler):
+    def __init__(self, handle, numbers: dict[int, int]):
+        super().__init__(handle, protocol=pickle.HIGHEST_PROTOCOL)
+        self._numbers = numbers
+
+    def persistent_id(self, obj):
+        return self._numbers.get(id(obj))
+
+
+class _DeltaUnpickler(pickle.Unpickler):
+    def __init__(self, handle, objects: list):
+        super().__init__(handle)
+        self._objects = objects
+
+    def persistent_load(self, number):
+        return self._objects[number]
+
+
 def load_state(config: SiteConfig):
+    """The cached state (the full one, brought up to date by the delta when there is one) and
+    the ``Base`` to write the next delta against; or None, None and a reason.
+
+    What is loaded lives as long as the build: it is frozen for the cycle collector, which
+    would otherwise walk every loaded object at its next run (the caller unfreezes)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_state(config)
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
+
+
+def _load_state(config: SiteConfig):
     from .incremental import State
-    return _read_pickle(cache_folder(config) / "state.pickle", State)
+    folder = cache_folder(config)
+    stored, problem = _read_pickle(folder / "state.pickle", tuple)
+    if stored is None:
+        return None, None, problem
+    if len(stored) != 2 or not isinstance(stored[1], State):
+        return None, None, f"cache file '{folder / 'state.pickle'}' holds something else; building without it"
+    token, state = stored
+    base = Base(token, _shared(state), _size(folder / "state.pickle"))
+    delta = folder / "delta.pickle"
+    if not delta.exists():
+        return state, base, None
+    try:
+        written_for, newer = _DeltaUnpickler(io.BytesIO(delta.read_bytes()), base.objects).load()
+    except Exception as exc:
+        return None, None, f"cache file '{delta}' cannot be read ({type(exc).__name__}); building without it"
+    if written_for != token or not isinstance(newer, State):
+        return None, None, f"cache file '{delta}' does not belong to '{folder / 'state.pickle'}'; building without it"
+    return newer, base, None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _spill(state, folder: Path):
@@ -208,13 +303,29 @@ def remove_packs(folder: Path, names) -> None:
             pass
 
 
-def save(config: SiteConfig, manifest: Manifest, state) -> None:
-    """Write both files; the state first, so a manifest never points at a missing state."""
+def save(config: SiteConfig, manifest: Manifest, state, base: Base | None = None) -> None:
+    """Write the state and the manifest; the state first, so a manifest never points at a
+    missing state. With the ``base`` the state was loaded from, only a delta is written,
+    unless it grows past half the full state."""
     folder = cache_folder(config)
     enabled = gc.isenabled()
     gc.disable()          # pickling a large state allocates a lot and frees nothing
     try:
-        _atomic_pickle(folder / "state.pickle", replace(_spill(state, folder), env=None))
+        state = replace(_spill(state, folder), env=None)
+        delta = folder / "delta.pickle"
+        written = False
+        if base is not None and base.size and (folder / "state.pickle").exists():
+            data = io.BytesIO()
+            _DeltaPickler(data, base.numbers).dump((base.token, state))
+            if data.tell() * 2 < base.size:
+                replace_file(delta, lambda handle: handle.write(data.getbuffer()))
+                written = True
+        if not written:
+            try:
+                delta.unlink()
+            except FileNotFoundError:
+                pass
+            _atomic_pickle(folder / "state.pickle", (secrets.token_hex(8), state))
         _atomic_pickle(folder / "manifest.pickle", manifest)
     finally:
         if enabled:
@@ -228,7 +339,7 @@ def save(config: SiteConfig, manifest: Manifest, state) -> None:
 
 
 def discard(config: SiteConfig) -> None:
-    for name in ("manifest.pickle", "state.pickle"):
+    for name in ("manifest.pickle", "state.pickle", "delta.pickle"):
         try:
             (cache_folder(config) / name).unlink()
         except OSError:

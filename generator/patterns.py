@@ -36,8 +36,7 @@ def pattern_info(page: Page, rendered: Rendered) -> PatternInfo:
         if section.known == "Also Known As":
             aliases.extend(split_aliases(section.text))
     unique = tuple(dict.fromkeys(a for a in aliases if a.lower() != page.title.lower()))
-    variants = tuple(v for v in rendered.variants)
-    return PatternInfo(aliases=unique, variants=variants, sections=rendered.sections)
+    return PatternInfo(aliases=unique, variants=rendered.variants, sections=rendered.sections)
 
 
 def canonical_order(name: str) -> int:

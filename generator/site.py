@@ -109,9 +109,12 @@ def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping
     """Tags or categories, each with its pages; ``pages`` come in title order, and so does each group."""
     groups: dict[str, list[Page]] = defaultdict(list)
     names: dict[str, str] = {}
+    slugs: dict[str, str] = {}            # the same few names come up again and again
     for page in pages:
         for name in getattr(page, attr):
-            slug = slugify(name) or ("tag" if prefix == "tags" else "category")
+            slug = slugs.get(name)
+            if slug is None:
+                slug = slugs[name] = slugify(name) or ("tag" if prefix == "tags" else "category")
             groups[slug].append(page)
             names.setdefault(slug, name)
     lowered = {k.lower(): v for k, v in descriptions.items()}
@@ -197,7 +200,8 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
         tags=_taxa(tuple(by_title), "tags", "tags", {}),
         categories=_taxa(patterns, "categories", "categories", descriptions),
         backlinks={src: tuple(pages_.values()) for src, pages_ in back.items()},
-        outlinks={src: tuple(sorted(v, key=lambda p: rank[p.source])) for src, v in outlinks.items()},
+        outlinks={src: tuple(sorted(v, key=lambda p: rank[p.source])) if len(v) > 1 else tuple(v)
+                  for src, v in outlinks.items()},
         nav=_nav(handbook),
         updated=dict(updated),
     )

@@ -157,6 +157,40 @@ def test_truncated_or_corrupt_cache_is_discarded_with_a_warning(site):
     assert tree(root / "build") == cold_copy(root)
 
 
+def test_warm_builds_write_a_delta_that_is_checked_against_its_full_state(site):
+    root = site(base_files())
+    for i in range(80):       # a delta pays off once the site is more than a handful of pages
+        (root / f"content/patterns/p{i}.md").write_text(pattern(f"P {i}", tags="[bulk]"))
+    folder = root / ".devrel-cache/build"
+    page = root / "content/patterns/beta.md"
+    assert run_cli("build", "--root", str(root)).code == 0
+    assert (folder / "state.pickle").is_file() and not (folder / "delta.pickle").exists()
+    page.write_text(page.read_text() + "\nChanged once.\n")
+    assert run_cli("build", "--root", str(root)).code == 0
+    delta = folder / "delta.pickle"
+    assert delta.is_file() and delta.stat().st_size < (folder / "state.pickle").stat().st_size
+    first_delta = delta.read_bytes()
+    page.write_text(page.read_text() + "\nChanged twice.\n")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "warning" not in result.err
+    assert tree(root / "build") == cold_copy(root)
+
+    # A delta cut short is not trusted.
+    delta.write_bytes(delta.read_bytes()[:200])
+    page.write_text(page.read_text() + "\nChanged thrice.\n")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "cannot be read" in result.err
+    assert tree(root / "build") == cold_copy(root)
+    assert not delta.exists()            # the cold build wrote a full state
+
+    # Nor is one written against another full state.
+    delta.write_bytes(first_delta)
+    page.write_text(page.read_text() + "\nChanged again.\n")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "does not belong" in result.err
+    assert tree(root / "build") == cold_copy(root)
+
+
 def test_two_builds_at_once_do_not_corrupt_each_other(site):
     root = site(base_files())
     for i in range(40):
