@@ -273,10 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     text = table(rows)
     print(text)
     if args.write:
+        # The table is replaced; the sections written by hand below it (from the first
+        # "## " heading on: live reload figures, notes) are kept.
+        results = BENCH / "RESULTS.md"
+        old = results.read_text(encoding="utf-8") if results.exists() else ""
+        notes = old[old.index("\n## ") + 1:] if "\n## " in old else ""
         stamp = dt.date.today().isoformat()
-        (BENCH / "RESULTS.md").write_text(
+        results.write_text(
             f"# Benchmark results\n\nMeasured {stamp} on {machine()} with `make bench` "
-            f"(`python bench/run.py --write`).\n\n{text}\n", encoding="utf-8")
+            f"(`python bench/run.py --write`).\n\n{text}\n" + (f"\n{notes}" if notes else ""), encoding="utf-8")
     failed = [row for row in rows if row.passed is False]
     if failed:
         print(f"\n{len(failed)} budget(s) exceeded", file=sys.stderr)

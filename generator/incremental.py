@@ -265,6 +265,7 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
 
     With ``first``, only the outputs of those URLs are rendered now; the others that may
     have changed keep their old bytes and are listed in the state's ``pending`` for ``finish``.
+    URLs already pending stay pending unless rendered now (or gone from the site).
     """
     site = state.site
     assert site is not None
@@ -277,6 +278,8 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
         fixed |= _PAGE_INDEPENDENT
 
     later: set[str] = set()
+    urls: set[str] = set()
+    now: set[str] = set()
 
     def needed(url: str) -> bool:
         if everything or output_file(url) not in old:
@@ -285,11 +288,13 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
 
     def only(url: str) -> bool:
         seen.add(output_file(url))
+        urls.add(url)
         if not needed(url):
             return False
         if first is not None and url not in first and output_file(url) in old:
             later.add(url)
             return False
+        now.add(url)
         return True
 
     fresh, found = render_site(site, state.env, only)
@@ -299,7 +304,8 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
         return replace(state, diagnostics=diagnostics, stale=True), ()
     outputs = {path: data for path, data in old.items() if path in seen}
     outputs.update(fresh)
-    return (replace(state, outputs=outputs, diagnostics=diagnostics, stale=False, pending=frozenset(later)),
+    pending = frozenset(later | ((state.pending & urls) - now))
+    return (replace(state, outputs=outputs, diagnostics=diagnostics, stale=False, pending=pending),
             tuple(sorted(fresh)))
 
 
@@ -361,10 +367,11 @@ def update(state: State, paths: Iterable[Path | str], *, defer: bool = False) ->
 
     With ``defer``, a content change renders only the changed pages' own outputs; the other
     outputs it reaches (listings, neighbours, taxon pages...) are left in the new state's
-    ``pending`` until ``finish`` renders them. A server can publish the edited page first.
+    ``pending`` until ``finish`` renders them (outputs already pending stay so). A server can
+    publish the edited page first. Without ``defer``, anything pending is finished first.
     """
     start = time.perf_counter()
-    if state.pending:
+    if state.pending and not defer:
         state = finish(state)[0]
     config = state.config
     kinds: dict[Path, str] = {}
@@ -424,14 +431,15 @@ def _diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> tuple[str, ...]
     return tuple(sorted({p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}))
 
 
-def finish(state: State) -> tuple[State, Rebuild]:
-    """Render the outputs an update with ``defer`` left pending."""
+def finish(state: State, limit: int | None = None) -> tuple[State, Rebuild]:
+    """Render the outputs an update with ``defer`` left pending; with ``limit``, at most that
+    many of them (in a fixed order), leaving the rest pending."""
     start = time.perf_counter()
     if not state.pending:
         return state, Rebuild("none", diagnostics=state.diagnostics, pages=len(state.pages))
+    chosen = set(sorted(state.pending)[:limit] if limit is not None else state.pending)
     try:
-        new, rendered_paths = _render(replace(state, pending=frozenset()), affected=set(state.pending),
-                                      listings=False)
+        new, rendered_paths = _render(state, affected=chosen, listings=False)
     except Exception as exc:
         diagnostics = tuple(sort_diagnostics(list(state.diagnostics) + [_crash(exc, "rendering")]))
         return replace(state, broken=True, pending=frozenset()), Rebuild(

@@ -49,6 +49,7 @@ KEEPALIVE_SECONDS = 15.0
 QUIET_SECONDS = 0.10        # a batch of changes closes this long after its last event,
 SETTLED_SECONDS = 0.03      # or this long when every changed file was closed by its writer,
 WINDOW_SECONDS = 1.0        # and at the latest this long after its first event
+FINISH_GROUP = 4            # outputs rendered between two looks for a newer change
 
 _TYPES = {
     ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
@@ -373,32 +374,36 @@ class Live:
                 inbox.put(None)
 
     # Rebuilding (one thread only).
-    def rebuild(self, paths: Iterable[Path | str]) -> tuple[Rebuild, str | None]:
+    def rebuild(self, paths: Iterable[Path | str],
+                waiting: Callable[[], bool] = lambda: False) -> tuple[Rebuild, str | None]:
         """Update the site; publish it when clean. Returns the result and the event sent, if any.
 
         A content change publishes the edited pages at once and tells the browsers to reload;
-        the other outputs it reaches are rendered next and published when done, and a request
-        for one of them waits until then, so no browser is ever answered with a stale page.
+        the other outputs it reaches are rendered next, a few at a time, each group published
+        when done; a request for one of those waits until it is ready, so no browser is ever
+        answered with a stale page. When ``waiting()`` says another change came in meanwhile,
+        the rest stays pending and that change is handled first.
         """
         previous = self.snapshot
         self.state, result = update(self.state, paths, defer=True)
         event = self._publish(previous, result)
-        if not self.state.pending:
-            return result, event
-        self.state, rest = finish(self.state)
-        result = _merged(result, rest)
-        if event != "reload":
-            return result, event          # nothing of this update was published
-        config, generation = self.state.config, self.snapshot.generation
-        if rest.ok:
-            status = status_payload(config, result.diagnostics, generation)
-            self.publish(Snapshot(self.state.files, config.base_path, generation, status))
-            return result, event
-        # Rendering the rest failed: back to the last good site, with the overlay.
-        status = status_payload(config, result.diagnostics, previous.generation)
-        self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status))
-        self.broadcast(sse("overlay", status))
-        return result, "overlay"
+        while self.state.pending and not waiting():
+            self.state, rest = finish(self.state, FINISH_GROUP)
+            result = _merged(result, rest)
+            current = self.snapshot
+            if not current.status.get("ok"):
+                continue              # the overlay is up: nothing is published until it is fixed
+            if rest.ok:
+                pending = frozenset(output_file(url) for url in self.state.pending)
+                self.publish(Snapshot(self.state.files, current.base_path, current.generation, current.status,
+                                      pending))
+                continue
+            status = status_payload(self.state.config, rest.diagnostics, current.generation)
+            self.publish(Snapshot(current.files, current.base_path, current.generation, status))
+            self.broadcast(sse("overlay", status))
+            event = "overlay"
+            break
+        return result, event
 
     def _publish(self, previous: Snapshot, result: Rebuild) -> str | None:
         if result.kind == "none":
@@ -579,6 +584,11 @@ class Batcher:
             self._closed = True
             self._cond.notify_all()
 
+    def waiting(self) -> bool:
+        """True when changes have come in that no batch has taken yet."""
+        with self._cond:
+            return bool(self._paths) or self._closed
+
     def take(self) -> list[str] | None:
         """The next batch; None once closed."""
         with self._cond:
@@ -693,7 +703,7 @@ def _rebuild_loop(live: Live, batcher: Batcher, watcher: Watcher,
         if batch is None:
             return
         try:
-            result, event = live.rebuild(batch)
+            result, event = live.rebuild(batch, batcher.waiting)
         except Exception as exc:        # never let one bad rebuild stop the watching
             crash = make("site", None, None, "internal-error", f"rebuilding failed: {type(exc).__name__}: {exc}")
             result, event = Rebuild("failed", changed=tuple(batch[:1]), diagnostics=(crash,)), None

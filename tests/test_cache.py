@@ -191,6 +191,24 @@ def test_warm_builds_write_a_delta_that_is_checked_against_its_full_state(site):
     assert tree(root / "build") == cold_copy(root)
 
 
+def test_a_failed_build_leaves_the_last_good_cache_as_it_was(site):
+    root = site(base_files())
+    for i in range(80):       # enough pages for the parsing workers to write several packs
+        (root / f"content/patterns/p{i}.md").write_text(pattern(f"P {i}", tags="[bulk]"))
+    assert run_cli("build", "--root", str(root)).code == 0
+    folder = root / ".devrel-cache/build"
+    before = {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    (root / "build/patterns/p1/index.html").unlink()        # the next build is a cold one
+    output = tree(root / "build")
+    (root / "content/patterns/p3.md").write_text(pattern("P 3") + "\nSee [nowhere](missing.md).\n")
+    (root / "content/patterns/p4.md").write_text("---\ntitle: P 4\n---\nNo sections at all.\n")
+    assert run_cli("build", "--root", str(root), "--no-cache").code == 1
+    assert run_cli("build", "--root", str(root)).code == 1
+    # The failed cold build wrote packs while parsing; they are gone, the rest is untouched.
+    assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    assert tree(root / "build") == output
+
+
 def test_two_builds_at_once_do_not_corrupt_each_other(site):
     root = site(base_files())
     for i in range(40):

@@ -549,9 +549,15 @@ def test_a_deferred_update_renders_the_page_first_and_the_rest_on_finish(tmp_pat
     assert not done.pending and "patterns/index.html" in rest.rendered_paths
     assert "patterns/alpha/index.html" not in rest.rendered_paths
     _same_as_full_run(done)
-    # An update on a state with work pending finishes it first.
+    # A deferred update keeps what is pending, adds its own, and ``finish`` can go a few at a time.
+    path = write(root, "content/patterns/beta.md", pattern("Beta Renamed", extra="\nSee [Alpha](alpha.md).\n"))
+    second, _ = incremental.update(first, [path], defer=True)
+    assert first.pending - {"patterns/beta/"} <= second.pending and "patterns/beta/" not in second.pending
+    partial, some = incremental.finish(second, 2)
+    assert some.rendered == 2 and len(partial.pending) == len(second.pending) - 2
+    # A plain update on a state with work pending finishes it first.
     path = write(root, "content/patterns/gamma.md", pattern("Gamma", categories="[Code]", solution="Changed."))
-    again, _ = incremental.update(first, [path])
+    again, _ = incremental.update(partial, [path])
     assert not again.pending
     _same_as_full_run(again)
 
