@@ -36,14 +36,17 @@ _worker: dict = {}
 def _quiet_gc():
     """While workers run: the objects that exist now are long-lived, so move them out of the
     collector's way (fewer full scans here, and forked workers do not copy pages just to scan
-    them), and collect nothing while results stream in. Restored afterwards."""
+    them), and collect nothing while results stream in. Restored afterwards; when the caller
+    had already frozen objects (the pipeline does between stages), they stay frozen for it."""
     was_enabled = gc.isenabled()
+    caller_froze = gc.get_freeze_count() > 0
     gc.freeze()
     gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if not caller_froze:
+            gc.unfreeze()
         if was_enabled:
             gc.enable()
 
