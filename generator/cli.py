@@ -7,6 +7,7 @@ Exit codes: 0 clean (warnings allowed), 1 errors (or warnings under --strict),
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import time
@@ -179,7 +180,19 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-def build_parser() -> argparse.ArgumentParser:
+# The other commands, each defined beside its code: (command, module). Their modules are
+# imported only when the command line may name them, so build and check start sooner.
+OTHER_COMMANDS = (("serve", "serve"), ("new", "scaffold"), ("import", "jbake_import"), ("report", "report"))
+CORE_COMMANDS = ("build", "check", "linkcheck")
+
+
+def _named_command(argv: list[str]) -> str | None:
+    """The command a command line names: its first word that is not an option."""
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser for ``argv``; without it, a parser that knows every command."""
     parser = argparse.ArgumentParser(
         prog="devrel-site",
         description="Build, check and serve a DevRel pattern catalog and customer-success handbook.",
@@ -216,18 +229,16 @@ def build_parser() -> argparse.ArgumentParser:
     linkcheck.add_argument("--base-url", metavar="URL", help="the site's base URL (default: base_url from site.toml)")
     linkcheck.set_defaults(func=cmd_linkcheck)
 
-    # The other commands define their own options beside their code.
-    from .jbake_import import add_parser as add_import
-    from .report import add_parser as add_report
-    from .scaffold import add_parser as add_new
-    from .serve import add_parser as add_serve
-    for add in (add_serve, add_new, add_import, add_report):
-        add(commands, common)
+    named = None if argv is None else _named_command(argv)
+    for name, module in OTHER_COMMANDS:
+        if named not in CORE_COMMANDS or named == name:
+            importlib.import_module(f".{module}", __package__).add_parser(commands, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

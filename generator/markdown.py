@@ -8,6 +8,7 @@ hash of its own text.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from html import escape
@@ -118,9 +119,20 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     return md
 
 
+_SPACES = re.compile(r"\s+")
+
+
+@functools.lru_cache(maxsize=16)
+def _name_table(section_names: tuple[str, ...]) -> dict[str, str]:
+    """Known section names by their lower-case, single-spaced form."""
+    return {_SPACES.sub(" ", n).lower(): n for n in section_names}
+
+
 def _known_name(text: str, names: dict[str, str]) -> str | None:
-    cleaned = re.sub(r"\s+", " ", text.strip().rstrip(":.").strip()).lower()
-    return names.get(cleaned)
+    cleaned = text.strip().rstrip(":.").strip()
+    if " " in cleaned or "\t" in cleaned or "\n" in cleaned:
+        cleaned = _SPACES.sub(" ", cleaned)
+    return names.get(cleaned.lower())
 
 
 def _plain(children: list[Token] | None) -> str:
@@ -262,9 +274,13 @@ def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text:
 
 
 def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
-          section_names: tuple[str, ...] = KNOWN_SECTIONS) -> Rendered:
-    """Parse one page body. ``body_line`` is the line of the body's first line in its file."""
-    names = {re.sub(r"\s+", " ", n).lower(): n for n in section_names}
+          section_names: tuple[str, ...] = KNOWN_SECTIONS, render: bool = True) -> Rendered:
+    """Parse one page body. ``body_line`` is the line of the body's first line in its file.
+
+    ``render=False`` skips making the HTML (checks need only the rest); the ids, headings,
+    sections and links are the same either way.
+    """
+    names = _name_table(tuple(section_names))
     env: dict = {}
     tokens = md.parse(body, env)
     if pattern:
@@ -276,6 +292,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     links: list[Link] = []
     sections: list[Section] = []
     variants: list[Variant] = []
+    html_ids: set[str] = set()
     summary = ""
     words = 0
 
@@ -284,6 +301,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     section_open: dict | None = None
     in_variants = False
     pending_item: Token | None = None
+    previous: Token | None = None
 
     def close_section() -> None:
         nonlocal section_open
@@ -296,9 +314,10 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
         section_open = None
 
     for index, token in enumerate(tokens):
+        kind = token.type
         if token.map:
             current_map = token.map
-        if token.type == "heading_open":
+        if kind == "heading_open":
             inline = tokens[index + 1]
             text = _plain(inline.children).strip()
             hid = unique_id(heading_id(text), used_ids)
@@ -318,23 +337,19 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                                 "column": column, "content": False, "text": [],
                                 "marker": "legacy" if legacy else "heading"}
                 in_variants = known == "Variants"
+            previous = token
             continue
-        is_inline = token.type == "inline"
-        heading_text = is_inline and index > 0 and tokens[index - 1].type == "heading_open"
-        plain = _plain(token.children) if is_inline else ""
-        if section_open is not None and token.type != "heading_close" and not heading_text:
-            if token.nesting != -1:
-                section_open["content"] = True
-            if is_inline:
-                section_open["text"].append(plain)
-        if token.type == "list_item_open" and in_variants:
-            pending_item = token
-        if is_inline:
+        if kind == "inline":
+            heading_text = previous is not None and previous.type == "heading_open"
             children = token.children or []
+            plain = _plain(children)
+            if section_open is not None and not heading_text:
+                section_open["content"] = True
+                section_open["text"].append(plain)
             if not heading_text:
                 words += len(plain.split())
-                if not summary and index > 0 and tokens[index - 1].type == "paragraph_open" \
-                        and tokens[index - 1].level == 0:
+                if not summary and previous is not None and previous.type == "paragraph_open" \
+                        and previous.level == 0:
                     summary = plain.strip()
             if pending_item is not None:
                 meaningful = [c for c in children if not (c.type == "text" and not c.content.strip())]
@@ -353,19 +368,30 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                 block_key = block_map[0]
                 block_text = "\n".join(source_lines[block_map[0]:block_map[1]])
                 for child in children:
-                    _collect_link(child, links, block_text, body_line + block_map[0], cursor_by_block, block_key)
-        elif token.type == "html_block":
-            _collect_html(token, links, body_line + (token.map or current_map)[0])
+                    _collect_link(child, links, block_text, body_line + block_map[0], cursor_by_block,
+                                  block_key, html_ids)
+        else:
+            if section_open is not None and token.nesting != -1 and kind != "heading_close":
+                section_open["content"] = True
+            if kind == "list_item_open" and in_variants:
+                pending_item = token
+            elif kind == "html_block":
+                _collect_html(token, links, body_line + (token.map or current_map)[0])
+                html_ids.update(_HTML_ID.findall(token.content))
+        previous = token
 
     close_section()
-    html = md.renderer.render(tokens, md.options, env)
-    ids = frozenset(_HTML_ID.findall(html)) | {h.id for h in headings}
-    return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=ids,
+    html = md.renderer.render(tokens, md.options, env) if render else ""
+    ids = {h.id for h in headings} | {v.id for v in variants} | html_ids
+    if env.get("footnotes"):
+        # The footnote plugin names its notes and references itself.
+        ids |= set(_HTML_ID.findall(html if render else md.renderer.render(tokens, md.options, env)))
+    return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),
                     sections=tuple(sections), variants=tuple(variants), summary=summary, words=words)
 
 
 def _collect_link(child: Token, links: list[Link], block_text: str, block_line: int,
-                  cursors: dict[int, int], block_key: int) -> None:
+                  cursors: dict[int, int], block_key: int, html_ids: set[str]) -> None:
     if child.type == "link_open" or child.type == "image":
         attr = "href" if child.type == "link_open" else "src"
         value = child.attrGet(attr)
@@ -385,9 +411,10 @@ def _collect_link(child: Token, links: list[Link], block_text: str, block_line: 
         child.meta = dict(child.meta or {}, original=href)
     elif child.type == "html_inline":
         _collect_html(child, links, block_line, block_text, cursors, block_key)
+        html_ids.update(_HTML_ID.findall(child.content))
     if child.children and child.type != "image":
         for grandchild in child.children:
-            _collect_link(grandchild, links, block_text, block_line, cursors, block_key)
+            _collect_link(grandchild, links, block_text, block_line, cursors, block_key, html_ids)
 
 
 def _collect_html(token: Token, links: list[Link], line: int, block_text: str | None = None,
