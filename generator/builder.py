@@ -21,7 +21,7 @@ from typing import Callable
 from . import cache
 from .config import SiteConfig
 from .diagnostics import Diagnostic, apply_severities, exit_code, make, sort_diagnostics
-from .incremental import State, _file_digest, update
+from .incremental import State, source_digests, update
 from .pipeline import Result, run
 from .render import make_environment
 from .write import Staging, replace_file, update_file
@@ -48,7 +48,7 @@ def _state_from(config: SiteConfig, drafts: bool, result: Result, outputs: list[
     for diag in parts["loaded"]:
         found[diag.path] = found.get(diag.path, ()) + (diag,)
     checked = [d for path in sorted(found) for d in found[path]] + list(parts["analysis"].diagnostics)
-    hashes = {path: digest for path in sources if (digest := _file_digest(config, path)) is not None}
+    hashes = source_digests(config, sources, parts["pages"])
     return State(
         config=config, drafts=drafts, env=None, sources=sources, hashes=hashes,
         pages={p.source: p for p in parts["pages"]}, rendered=dict(parts["rendered"]), found=found,

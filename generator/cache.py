@@ -46,7 +46,7 @@ from .diagnostics import Diagnostic
 from .render import theme_paths
 from .write import replace_file
 
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 FOLDER = ".devrel-cache"
 
 

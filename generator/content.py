@@ -8,6 +8,7 @@ Loading never raises and never parses Markdown; that is the next stage.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import os
 import posixpath
 import re
@@ -56,6 +57,7 @@ class Page:
     fields: dict = field(default_factory=dict, hash=False, compare=False)
     field_lines: dict = field(default_factory=dict, hash=False, compare=False)
     header_ok: bool = True       # False when the header could not be read at all
+    digest: str = field(default="", compare=False)   # content hash of the file's bytes, for the cache
 
     @property
     def is_draft(self) -> bool:
@@ -180,8 +182,14 @@ def load_text(source: SourceFile, data: bytes) -> tuple[str, list[Diagnostic]]:
                            "save the file as UTF-8")]
 
 
-def load(source: SourceFile, text: str) -> tuple[Page, list[Diagnostic]]:
-    """Read the header and fields of one page. Always returns a page."""
+def content_digest(data: bytes) -> str:
+    """The hash that names a file's content in the persistent cache."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Diagnostic]]:
+    """Read the header and fields of one page. Always returns a page; ``digest`` is the
+    ``content_digest`` of the bytes ``text`` was decoded from, when known."""
     path = source.path
     header = split_header(text, path)
     diagnostics: list[Diagnostic] = list(header.diagnostics)
@@ -295,6 +303,7 @@ def load(source: SourceFile, text: str) -> tuple[Page, list[Diagnostic]]:
         description=description, status=status, aliases=tuple(aliases), owner=owner,
         order=order, fields=fields, field_lines=lines,
         header_ok=not (header.style == "yaml" and header.diagnostics),
+        digest=digest,
     )
     return page, diagnostics
 
@@ -306,5 +315,5 @@ def read_source(root: Path, source: SourceFile) -> tuple[Page | None, list[Diagn
     except OSError as exc:
         return None, [make(source.path, None, None, "encoding-invalid", f"cannot read file: {exc.strerror}")]
     text, diagnostics = load_text(source, data)
-    page, more = load(source, text)
+    page, more = load(source, text, content_digest(data))
     return page, diagnostics + more

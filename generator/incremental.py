@@ -30,7 +30,6 @@ files, byte for byte.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 import traceback
@@ -41,14 +40,14 @@ from typing import Iterable, Mapping
 import jinja2
 
 from .config import ConfigError, SiteConfig, load_config
-from .content import HANDBOOK, PATTERN, Page, SourceFile, discover
+from .content import HANDBOOK, PATTERN, Page, SourceFile, content_digest, discover
 from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
 from .markdown import Rendered
 from .parallel import load_and_parse
 from .links import build_index
 from .pipeline import Analysis, analyse, category_texts, git_dates, render_site, resolve_links, static_files
 from .render import make_environment, theme_paths
-from .site import NavNode, Site, build_site
+from .site import NavNode, Site, build_site, refresh_site
 from .urls import output_file
 from .validate import validate_page
 
@@ -122,15 +121,21 @@ class State:
 
 # --- reading ---------------------------------------------------------------------------------------
 
-def _digest(data: bytes) -> str:
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
-
-
 def _file_digest(config: SiteConfig, path: str) -> str | None:
     try:
-        return _digest((config.root / path).read_bytes())
+        return content_digest((config.root / path).read_bytes())
     except OSError:
         return None
+
+
+def source_digests(config: SiteConfig, sources, pages) -> dict[str, str]:
+    """The content hash of each source: as its page was read, or read again for a source
+    that did not load into a page."""
+    hashes = {page.source: page.digest for page in pages if page.digest}
+    for path in sources:
+        if path not in hashes and (digest := _file_digest(config, path)) is not None:
+            hashes[path] = digest
+    return {path: hashes[path] for path in sources if path in hashes}
 
 
 def _load(config: SiteConfig, sources: list[SourceFile], workers: int | None,
@@ -183,8 +188,8 @@ def build(config: SiteConfig, *, drafts: bool = False, workers: int | None = 1) 
 
 def _build(config: SiteConfig, drafts: bool, workers: int | None) -> State:
     sources = {s.path: s for s in discover(config)}
-    hashes = {path: digest for path in sources if (digest := _file_digest(config, path)) is not None}
     pages, rendered, found = _load(config, list(sources.values()), workers)
+    hashes = source_digests(config, sources, pages.values())
     file_urls, copies = static_files(config)
     state = State(config=config, drafts=drafts, env=make_environment(config), sources=sources, hashes=hashes,
                   pages=pages, rendered=rendered, found=found, file_urls=file_urls, copies=copies,
@@ -201,6 +206,7 @@ def _analyse(state: State, previous: State | None = None, changed: frozenset[str
     config = state.config
     pages = [state.pages[path] for path in sorted(state.pages)]
     analysis = _reanalyse(state, previous, changed, pages) if previous is not None else None
+    moved = analysis is None              # links resolve anew: pages, files or URLs changed
     if analysis is None:
         analysis = analyse(config, pages, dict(state.rendered), dict(state.file_urls), drafts=state.drafts)
     diagnostics: list[Diagnostic] = []
@@ -208,8 +214,13 @@ def _analyse(state: State, previous: State | None = None, changed: frozenset[str
         diagnostics.extend(state.found[path])
     diagnostics += analysis.diagnostics
     checked = tuple(sort_diagnostics(apply_severities(diagnostics, config.severity_map)))
-    site = build_site(config, pages, dict(state.rendered), analysis.targets, state.dates,
-                      include_drafts=state.drafts, category_descriptions=dict(state.described))
+    site = None
+    if not moved and previous is not None and previous.site is not None and state.drafts == previous.drafts \
+            and state.dates == previous.dates and state.described == previous.described:
+        site = refresh_site(previous.site, state.pages, dict(state.rendered), analysis.targets, changed)
+    if site is None:
+        site = build_site(config, pages, dict(state.rendered), analysis.targets, state.dates,
+                          include_drafts=state.drafts, category_descriptions=dict(state.described))
     return replace(state, analysis=analysis, site=site, checked=checked)
 
 

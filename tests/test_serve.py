@@ -520,6 +520,33 @@ def test_body_edits_check_again_the_pages_that_link_to_them(tmp_path, monkeypatc
     _same_as_full_run(state)
 
 
+def test_body_edits_reuse_the_site_model_until_a_link_or_header_changes(tmp_path, monkeypatch):
+    root = make_site(tmp_path / "site")
+    state, _ = incremental.build(load_config(root))
+    built = []
+    monkeypatch.setattr(incremental, "build_site", lambda *a, real=incremental.build_site, **k:
+                        built.append(a) or real(*a, **k))
+    # New words, a new first paragraph (the summary) and a new alias: the model is refreshed.
+    path = write(root, "content/patterns/gamma.md",
+                 pattern("Gamma", categories="[Code]", solution="Other words.").replace(
+                     "Gamma in one line.", "Gamma, said anew.") + "\n## Also Known As\n\nThe G Way\n")
+    state, result = incremental.update(state, [path])
+    assert result.ok and built == []
+    assert state.site.info["content/patterns/gamma.md"].aliases == ("The G Way",)
+    _same_as_full_run(state)
+    # A link to another page changes backlinks; a header field changes the page itself.
+    path = write(root, "content/patterns/gamma.md", pattern("Gamma", categories="[Code]", extra="[a](alpha.md)\n"))
+    state, _ = incremental.update(state, [path])
+    assert len(built) == 1
+    assert [p.title for p in state.site.backlinks["content/patterns/alpha.md"]] == ["Beta", "Gamma"]
+    _same_as_full_run(state)
+    path = write(root, "content/patterns/gamma.md",
+                 pattern("Gamma", categories="[Code]", extra="[a](alpha.md)\n").replace("About Gamma", "On Gamma"))
+    state, _ = incremental.update(state, [path])
+    assert len(built) == 2
+    _same_as_full_run(state)
+
+
 def test_title_edit_renders_what_shows_the_title(tmp_path):
     root = make_site(tmp_path / "site")
     state, _ = incremental.build(load_config(root))
@@ -625,6 +652,7 @@ def test_a_crash_becomes_an_internal_error_and_the_next_change_recovers(tmp_path
         raise RuntimeError("boom")
 
     monkeypatch.setattr(incremental, "build_site", explode)
+    monkeypatch.setattr(incremental, "refresh_site", explode)
     path = write(root, "content/patterns/gamma.md", pattern("Gamma", categories="[Code]", solution="Once."))
     crashed, result = incremental.update(state, [path])
     assert not result.ok and [d.code for d in result.errors] == ["internal-error"]
