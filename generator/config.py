@@ -57,6 +57,7 @@ class SiteConfig:
     linkcheck_per_host: int = 4
     search: bool = True
     feed_limit: int = 20
+    map_max_patterns: int = 500
     category_descriptions: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -121,6 +122,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "linkcheck.per_host": ("linkcheck_per_host", _INT),
     "search.enabled": ("search", _BOOL),
     "feed.limit": ("feed_limit", _INT),
+    "map.max_patterns": ("map_max_patterns", _INT),
     "categories": ("category_descriptions", _TABLE),
 }
 

@@ -220,7 +220,8 @@ def _analyse(state: State, previous: State | None = None, changed: frozenset[str
         site = refresh_site(previous.site, state.pages, dict(state.rendered), analysis.targets, changed)
     if site is None:
         site = build_site(config, pages, dict(state.rendered), analysis.targets, state.dates,
-                          include_drafts=state.drafts, category_descriptions=dict(state.described))
+                          include_drafts=state.drafts, category_descriptions=dict(state.described),
+                          previous=previous.site if previous is not None else None)
     return replace(state, analysis=analysis, site=site, checked=checked)
 
 
@@ -271,12 +272,14 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
 
 def _render(state: State, *, everything: bool = False, affected: set[str] | None = None,
             previous: Site | None = None, listings: bool = True,
-            first: frozenset[str] | None = None) -> tuple[State, tuple[str, ...]]:
+            first: frozenset[str] | None = None, among: set[str] | None = None) -> tuple[State, tuple[str, ...]]:
     """Render the outputs that may have changed; returns the new state and the outputs rendered.
 
     With ``first``, only the outputs of those URLs are rendered now; the others that may
     have changed keep their old bytes and are listed in the state's ``pending`` for ``finish``.
     URLs already pending stay pending unless rendered now (or gone from the site).
+    ``among`` renders those URLs and looks at no other, for a site whose URLs are as
+    they were when its outputs were made (``finish``).
     """
     site = state.site
     assert site is not None
@@ -308,14 +311,18 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
         now.add(url)
         return True
 
-    fresh, found = render_site(site, state.env, only)
+    fresh, found = render_site(site, state.env, only, among)
     diagnostics = tuple(sort_diagnostics(list(state.checked) + found))
     if found and not fresh:
         # Rendering failed part-way: keep the last outputs and render everything next time.
         return replace(state, diagnostics=diagnostics, stale=True), ()
-    outputs = {path: data for path, data in old.items() if path in seen}
+    if among is not None:
+        outputs = dict(old)
+        pending = frozenset(state.pending - now)
+    else:
+        outputs = {path: data for path, data in old.items() if path in seen}
+        pending = frozenset(later | ((state.pending & urls) - now))
     outputs.update(fresh)
-    pending = frozenset(later | ((state.pending & urls) - now))
     return (replace(state, outputs=outputs, diagnostics=diagnostics, stale=False, pending=pending),
             tuple(sorted(fresh)))
 
@@ -450,13 +457,14 @@ def finish(state: State, limit: int | None = None) -> tuple[State, Rebuild]:
         return state, Rebuild("none", diagnostics=state.diagnostics, pages=len(state.pages))
     chosen = set(sorted(state.pending)[:limit] if limit is not None else state.pending)
     try:
-        new, rendered_paths = _render(state, affected=chosen, listings=False)
+        new, rendered_paths = _render(state, affected=chosen, listings=False, among=chosen)
     except Exception as exc:
         diagnostics = tuple(sort_diagnostics(list(state.diagnostics) + [_crash(exc, "rendering")]))
         return replace(state, broken=True, pending=frozenset()), Rebuild(
             "failed", diagnostics=diagnostics, pages=len(state.pages), elapsed=time.perf_counter() - start)
+    changed = tuple(path for path in rendered_paths if state.outputs.get(path) != new.outputs.get(path))
     return new, Rebuild("content", rendered=len(rendered_paths), rendered_paths=rendered_paths,
-                        outputs=_diff(state.files, new.files), diagnostics=new.diagnostics,
+                        outputs=changed, diagnostics=new.diagnostics,
                         pages=len(new.pages), elapsed=time.perf_counter() - start)
 
 
@@ -559,14 +567,10 @@ def _nav_shape(node: NavNode) -> tuple:
             tuple(_nav_shape(child) for child in node.children))
 
 
-def _neighbours(site: Site) -> dict[str, tuple]:
-    result = {}
-    patterns = site.patterns
-    for i, page in enumerate(patterns):
-        prev_page = patterns[i - 1] if i > 0 else None
-        next_page = patterns[i + 1] if i + 1 < len(patterns) else None
-        result[page.source] = tuple((p.source, p.title, p.url) if p else None for p in (prev_page, next_page))
-    return result
+def _neighbours(site: Site) -> dict[str, tuple[str | None, str | None]]:
+    """Each pattern's previous and next pattern (by source)."""
+    sources = [p.source for p in site.patterns]
+    return dict(zip(sources, zip([None] + sources[:-1], sources[1:] + [None])))
 
 
 def _listed(site: Site, pages: Mapping[str, Page], source: str) -> tuple | None:
@@ -606,26 +610,29 @@ def affected_urls(old: Site, new: Site, changed: set[str], relinked: bool = Fals
         return urls, False
     listings = True
     for site, pages in zip(sites, by_source):
-        # Taxon pages listing them, before and after.
-        for taxon in site.tags + site.categories:
-            if any(p.source in moved for p in taxon.pages):
-                urls.add(taxon.url)
-        for source, targets in site.targets.items():
-            hits = [t.page.source for t in targets if t.page is not None]
-            # Pages they link to (backlinks) and pages linking to them.
-            if source in moved:
-                urls.update(pages[s].url for s in hits if s in pages)
-            elif source in pages and any(s in moved for s in hits):
-                urls.add(pages[source].url)
+        for source in moved:
+            page = pages.get(source)
+            if page is not None:
+                # Taxon pages listing it, before and after.
+                for taxon in [site.tag(name) for name in page.tags] + \
+                        ([site.category(name) for name in page.categories] if page.kind == PATTERN else []):
+                    if taxon is not None:
+                        urls.add(taxon.url)
+            # Pages it links to (their backlinks) and pages linking to it.
+            urls.update(pages[t.page.source].url for t in site.targets.get(source, ())
+                        if t.page is not None and t.page.source in pages)
+            urls.update(p.url for p in site.backlinks.get(source, ()))
     # Pages whose links now resolve elsewhere (a page or file appeared or went away).
     for source, page in by_source[1].items():
-        if _target_key(old.targets.get(source, ())) != _target_key(new.targets.get(source, ())):
+        before_targets, after_targets = old.targets.get(source, ()), new.targets.get(source, ())
+        if before_targets is not after_targets and _target_key(before_targets) != _target_key(after_targets):
             urls.add(page.url)
             listings = True
     # Previous/next neighbours when the order or a title moved.
     before, after = _neighbours(old), _neighbours(new)
     for source in before.keys() | after.keys():
-        if before.get(source) != after.get(source):
+        around = before.get(source), after.get(source)
+        if around[0] != around[1] or any(s in moved for pair in around if pair for s in pair):
             for pages in by_source:
                 if source in pages:
                     urls.add(pages[source].url)

@@ -6,6 +6,10 @@ neighbour's), grouped by their first category and sorted by title within it:
 related patterns are neighbours and the same catalog always gives the same
 picture. Each cross-link between two patterns is one edge, drawn as a
 curve bending toward the centre. The template turns the layout into inline SVG.
+
+Past a size (``[map] max_patterns``) a drawing stops being legible, the circle
+growing by about 8 px of radius per pattern: then the map is its text version
+only, the same groups and links as a list.
 """
 
 from __future__ import annotations
@@ -58,6 +62,14 @@ class PatternMap:
     nodes: tuple[MapNode, ...]
     edges: tuple[MapEdge, ...]
     legend: tuple[MapLegend, ...]
+    drawn: bool = True            # False: too many patterns to draw; nodes have no position
+
+    def by_category(self) -> list[tuple[MapLegend, list[MapNode]]]:
+        """Each category with its nodes, in map order."""
+        groups: dict[str, list[MapNode]] = {item.category: [] for item in self.legend}
+        for node in self.nodes:
+            groups[node.category].append(node)
+        return [(item, groups[item.category]) for item in self.legend]
 
     def edges_svg(self) -> str:
         """Every edge as an SVG ``<path>``: plain geometry, so written here rather than looped
@@ -71,18 +83,25 @@ def _fmt(value: float) -> str:
     return "0.0" if text == "-0.0" else text
 
 
-def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page, ...]]) -> PatternMap:
-    """Place every pattern and draw every cross-link once. ``links``: source -> pages it links to."""
+def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page, ...]],
+           max_drawn: int | None = None) -> PatternMap:
+    """Place every pattern and draw every cross-link once. ``links``: source -> pages it links to.
+    With more than ``max_drawn`` patterns, nothing is placed or drawn: the groups only."""
     ordered_categories: list[str] = []
     for page in sorted(patterns, key=lambda p: (p.categories[0].casefold() if p.categories else "~",)):
         category = page.categories[0] if page.categories else "Uncategorised"
         if category not in ordered_categories:
             ordered_categories.append(category)
     colors = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(ordered_categories)}
-    grouped = sorted(patterns, key=lambda p: (ordered_categories.index(p.categories[0] if p.categories
-                                                                        else "Uncategorised"),
+    rank = {c: i for i, c in enumerate(ordered_categories)}
+    grouped = sorted(patterns, key=lambda p: (rank[p.categories[0] if p.categories else "Uncategorised"],
                                               p.title.casefold(), p.source))
     count = len(grouped)
+    if max_drawn is not None and count > max_drawn:
+        nodes = tuple(MapNode(page, 0.0, 0.0, category, colors[category], 0.0, 0.0, "start")
+                      for page in grouped
+                      for category in (page.categories[0] if page.categories else "Uncategorised",))
+        return PatternMap(0.0, 0.0, nodes, (), _legend(ordered_categories, colors, nodes), drawn=False)
     longest = max((len(p.title) for p in grouped), default=10)
     # Leave a gap between category groups: one empty slot per group.
     slots = count + len(ordered_categories)
@@ -134,5 +153,12 @@ def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page,
         path = f"M{_fmt(x1)} {_fmt(y1)} Q{_fmt(qx)} {_fmt(qy)} {_fmt(x2)} {_fmt(y2)}"
         edges.append(MapEdge(a, b, path, direction == 3))
 
-    legend = tuple(MapLegend(c, colors[c], sum(1 for n in nodes if n.category == c)) for c in ordered_categories)
-    return PatternMap(round(width, 1), round(height, 1), tuple(nodes), tuple(edges), legend)
+    return PatternMap(round(width, 1), round(height, 1), tuple(nodes), tuple(edges),
+                      _legend(ordered_categories, colors, nodes))
+
+
+def _legend(categories: list[str], colors: dict[str, str], nodes) -> tuple[MapLegend, ...]:
+    counts = dict.fromkeys(categories, 0)
+    for node in nodes:
+        counts[node.category] += 1
+    return tuple(MapLegend(c, colors[c], counts[c]) for c in categories)

@@ -138,10 +138,10 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
 
 
 def render_site(site: Site, env: jinja2.Environment | None = None,
-                only=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
+                only=None, among=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """Render the site model in this process; failures become diagnostics."""
     try:
-        return render_all(site, env or make_environment(site.config), only), []
+        return render_all(site, env or make_environment(site.config), only, among), []
     except Exception as exc:
         return {}, [render_failure(site.config, exc)]
 

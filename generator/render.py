@@ -9,7 +9,7 @@ import functools
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection
 
 import traceback
 
@@ -234,7 +234,7 @@ class Renderer:
     def pattern_map(self) -> bytes:
         outlinks = {src: tuple(p for p in pages if p.kind == PATTERN)
                     for src, pages in self.site.outlinks.items()}
-        drawing = layout(self.site.patterns, outlinks)
+        drawing = layout(self.site.patterns, outlinks, self.config.map_max_patterns)
         # The text version of the map lists thousands of links in a large catalog: written once here.
         hrefs = {p.source: escape(relative_url("patterns/map/", p.url), quote=True) for p in self.site.patterns}
         links_to = {src: Markup(", ".join(f'<a href="{hrefs[p.source]}">{escape(p.title)}</a>'
@@ -291,10 +291,14 @@ class Renderer:
         return (f"User-agent: *\nAllow: /\n\nSitemap: {_absolute(self.config, 'sitemap.xml')}\n").encode()
 
 
-def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None) -> dict[str, Callable[[], bytes]]:
-    """The outputs of the site by URL, each as a function that renders it (those ``only`` keeps)."""
+def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
+                among: Collection[str] | None = None) -> dict[str, Callable[[], bytes]]:
+    """The outputs of the site by URL, each as a function that renders it (those ``only`` keeps,
+    and of those only the URLs in ``among``, when given: then ``only`` sees no other URL)."""
     site = renderer.site
     keep = only or (lambda url: True)
+    if among is not None:
+        keep = (lambda url, wanted=keep: url in among and wanted(url))
     jobs: dict[str, Callable[[], bytes]] = {}
     for page in site.pages:
         if keep(page.url):
@@ -325,10 +329,11 @@ def site_urls(site: Site) -> frozenset[str]:
     return frozenset(p.url for p in site.pages)
 
 
-def render_all(site: Site, env: jinja2.Environment,
-               only: Callable[[str], bool] | None = None) -> dict[str, bytes]:
-    """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL."""
-    jobs = render_jobs(Renderer(site, env), only)
+def render_all(site: Site, env: jinja2.Environment, only: Callable[[str], bool] | None = None,
+               among: Collection[str] | None = None) -> dict[str, bytes]:
+    """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL;
+    ``among`` limits the URLs looked at (see ``render_jobs``)."""
+    jobs = render_jobs(Renderer(site, env), only, among)
     return {output_file(url): job() for url, job in jobs.items()}
 
 

@@ -49,7 +49,7 @@ KEEPALIVE_SECONDS = 15.0
 QUIET_SECONDS = 0.10        # a batch of changes closes this long after its last event,
 SETTLED_SECONDS = 0.03      # or this long when every changed file was closed by its writer,
 WINDOW_SECONDS = 1.0        # and at the latest this long after its first event
-FINISH_GROUP = 4            # outputs rendered between two looks for a newer change
+FINISH_GROUP = 1            # outputs rendered between two looks for a newer change
 
 _TYPES = {
     ".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",

@@ -171,7 +171,10 @@ def _nav(handbook: tuple[Page, ...]) -> NavNode:
 
 def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Rendered],
                targets: Mapping[str, tuple[Target, ...]], updated: Mapping[str, dt.date],
-               include_drafts: bool = False, category_descriptions: Mapping[str, str] | None = None) -> Site:
+               include_drafts: bool = False, category_descriptions: Mapping[str, str] | None = None,
+               previous: Site | None = None) -> Site:
+    """The site model. With the ``previous`` model of the same site, what it derived from a
+    page and its parse that are both unchanged is taken over instead of derived again."""
     built = tuple(sorted((p for p in pages if include_drafts or not p.is_draft), key=lambda p: p.source))
     built_sources = {p.source for p in built}
     # Every list of pages is shown in title order: walking the pages in that order once
@@ -180,7 +183,17 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
     rank = {p.source: i for i, p in enumerate(by_title)}
     patterns = tuple(p for p in by_title if p.kind == PATTERN)
     handbook = tuple(p for p in built if p.kind == HANDBOOK)
-    info = {p.source: pattern_info(p, rendered[p.source]) for p in patterns}
+    if previous is None:
+        info = {p.source: pattern_info(p, rendered[p.source]) for p in patterns}
+    else:
+        info = {}
+        before = {p.source: p for p in previous.patterns}
+        for p in patterns:
+            kept, was = previous.info.get(p.source), before.get(p.source)
+            if kept is None or was is None or previous.rendered.get(p.source) is not rendered[p.source] \
+                    or (was.title, was.aliases) != (p.title, p.aliases):     # what pattern_info reads
+                kept = pattern_info(p, rendered[p.source])
+            info[p.source] = kept
 
     outlinks: dict[str, list[Page]] = {}
     back: dict[str, dict[str, Page]] = defaultdict(dict)

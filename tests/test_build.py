@@ -333,6 +333,23 @@ def test_sitemap_and_feed(site):
     assert "Secret Draft" not in titles
 
 
+def test_a_catalog_past_map_max_patterns_gets_its_map_as_a_list(site):
+    files = sample_files()
+    root, result = build(site, files)
+    drawn = soup(root / "build/patterns/map/index.html")
+    assert len(drawn.select("svg .map-node")) == 5 and drawn.select(".map-legend .swatch")
+    files["site.toml"] += "\n[map]\nmax_patterns = 4\n"
+    root, result = build(site, files)
+    assert result.code == 0, result.out + result.err
+    listed = soup(root / "build/patterns/map/index.html")
+    assert not listed.select("svg") and not listed.select(".swatch")
+    assert "too large to draw" in listed.select_one(".lede").get_text()
+    # The list is the same either way.
+    assert [str(li) for li in listed.select("#map-as-list ~ ul li")] == \
+        [str(li) for li in drawn.select("#map-as-list ~ ul li")]
+    assert len(listed.select("#map-as-list ~ ul li")) == 5
+
+
 def test_site_theme_overrides_a_template(site):
     files = sample_files()
     files["themes/default/templates/taxon.html"] = "<!doctype html><title>{{ taxon.name }}</title>CUSTOM {{ taxon.pages | length }}\n"

@@ -562,6 +562,11 @@ def test_title_edit_renders_what_shows_the_title(tmp_path):
     assert not rendered & {"handbook/guide/index.html", "handbook/index.html", "categories/code/index.html",
                            "404.html", "robots.txt"}
     _same_as_full_run(state)
+    # A new title that keeps the order: the neighbours show it all the same.
+    path = write(root, "content/patterns/gamma.md", pattern("Gamma Two", categories="[Code]"))
+    state, result = incremental.update(state, [path])
+    assert {"patterns/beta/index.html", "patterns/alpha/index.html"} <= set(result.rendered_paths)
+    _same_as_full_run(state)
 
 
 def test_a_deferred_update_renders_the_page_first_and_the_rest_on_finish(tmp_path):
