@@ -29,6 +29,7 @@ _META_REVERSED = re.compile(
     re.IGNORECASE,
 )
 _FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_META_START = re.compile(r"<meta", re.IGNORECASE)
 
 # JBake keys whose values are comma-separated lists.
 JBAKE_LIST_KEYS = frozenset({"tags", "categories", "aliases"})
@@ -59,6 +60,65 @@ class Header:
     diagnostics: tuple[Diagnostic, ...] = ()
 
 
+_SIMPLE_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]*):(?: +(.*?))? *$")
+_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`+.~<=0123456789")
+_RESOLVED_WORDS = frozenset({"yes", "no", "true", "false", "on", "off", "null", "y", "n"})
+_DECIMAL = re.compile(r"^(?:0|[1-9][0-9]*)$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+
+
+def _simple_scalar(text: str):
+    """A one-line YAML scalar that reads the same under any YAML 1.1 loader; ``_NOT_SIMPLE`` otherwise."""
+    if text == "":
+        return None
+    if text[0] in "\"'":
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != text[0] or text[0] in inner or "\\" in inner:
+            return _NOT_SIMPLE
+        return inner
+    if _DECIMAL.match(text):
+        return int(text)
+    if _DAY.match(text):
+        return text                      # dates stay text (see ``_Loader``)
+    if text[0] in _PLAIN_START or text.lower() in _RESOLVED_WORDS or text.endswith(":") \
+            or ": " in text or " #" in text or "\t" in text or any(c in text for c in "[]{}"):
+        return _NOT_SIMPLE
+    return text
+
+
+_NOT_SIMPLE = object()
+
+
+def _simple_yaml(lines: list[str]) -> dict | None:
+    """The frontmatter when every line is a top-level ``key: value`` of plain one-line scalars
+    or a flow list of them (what most pages carry), read without the YAML library; None
+    for anything else, which the library reads. The two always agree on what this accepts."""
+    data: dict = {}
+    for line in lines:
+        if not line.isprintable():      # tabs, control characters, and what YAML takes for line breaks
+            return None
+        if not line or line.startswith("#"):
+            continue
+        match = _SIMPLE_KEY.match(line)
+        if match is None or match.group(1).lower() in _RESOLVED_WORDS:
+            return None
+        text = match.group(2) or ""
+        if text.startswith("[") and text.endswith("]"):
+            inner = text[1:-1].strip()
+            if any(c in inner for c in "[]{}\"'#:"):       # in a flow list, ':' starts a mapping
+                return None
+            items = [item.strip() for item in inner.split(",")] if inner else []
+            value = [_simple_scalar(item) for item in items]
+            if any(item == "" or v is _NOT_SIMPLE or v is None for item, v in zip(items, value)):
+                return None
+        else:
+            value = _simple_scalar(text)
+            if value is _NOT_SIMPLE:
+                return None
+        data[match.group(1)] = value
+    return data
+
+
 def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
     """Parse ``---`` frontmatter; returns fields, key lines, index of the body's first line."""
     for index in range(1, len(lines)):
@@ -75,7 +135,9 @@ def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
         if match:
             key_lines.setdefault(match.group(1).strip("'\""), number)
     try:
-        data = _yaml_handler.load(source, Loader=_Loader) if source.strip() else {}
+        data = _simple_yaml(lines[1:index])
+        if data is None:
+            data = _yaml_handler.load(source, Loader=_Loader) if source.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1
@@ -134,6 +196,8 @@ def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], di
     """Take ``<meta name=... value=...>`` lines out of the body (outside code fences)."""
     meta: dict = {}
     meta_lines: dict = {}
+    if not any(_META_START.search(line) for line in body_lines if "<" in line):
+        return body_lines, meta, meta_lines
     result = []
     fence = None
     for offset, line in enumerate(body_lines):

@@ -80,3 +80,43 @@ def test_whole_pipeline_reports_problems_without_crashing(texts):
         assert "internal-error" not in codes, [d for d in result.diagnostics if d.code == "internal-error"]
         assert "template-error" not in codes
         assert result.outputs
+
+
+# The frontmatter fast path reads what the YAML library reads ---------------------------------------
+
+import yaml  # noqa: E402
+
+from generator.headers import _Loader, _simple_yaml  # noqa: E402
+
+_tricky = st.sampled_from([
+    "yes", "No", "ON", "off", "true", "False", "null", "~", "", "y", "n", "0", "7", "007", "-1", "+1", "1_000", "0x1F",
+    "1.5", ".5", "1e3", ".inf", ".NaN", "12:30", "190:20:30", "2024-03-01", "2024-3-1", "2024-03-01 10:00:00", "=",
+    "<<", "a: b", "a:b", "http://x.org/a?b=c", "C#", "a #b", "a#b", "it's", "say \"hi\"", "'q'", "\"q\"", "'it''s'",
+    "\"a\\tb\"", "[a, b]", "[]", "[ ]", "[a,]", "[a, [b]]", "[yes, 1]", "[a:b]", "[2024-01-01, x]", "{a: 1}", "&x a",
+    "*x", "!t a", "|", ">", "%x", "@x", "`x`", "a\tb", "a\u2028b", "a\u00a0b", "Ünïcode title", "x:", "?", "- a",
+])
+_values = st.one_of(_tricky, st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+                    st.builds(lambda items: "[" + ", ".join(items) + "]", st.lists(_tricky, max_size=3)))
+_keys = st.one_of(st.sampled_from(["title", "tags", "date", "order", "yes", "Null", "a-b", "_x", "x1", "on"]),
+                  st.text(alphabet="abcXYZ_-:. #'\"", min_size=1, max_size=6))
+_header_lines = st.one_of(st.builds(lambda k, v, gap: f"{k}:{gap}{v}", _keys, _values, st.sampled_from([" ", "  ", ""])),
+                          st.sampled_from(["", "# comment", "  - item", "  nested: 1", "   "]))
+
+
+@given(st.lists(_header_lines, max_size=6))
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+def test_the_frontmatter_fast_path_agrees_with_the_yaml_library(lines):
+    fast = _simple_yaml(lines)
+    if fast is None:
+        return
+    text = "\n".join(lines)
+    expected = yaml.load(text, Loader=_Loader) if text.strip() else {}
+    assert fast == (expected or {})
+    assert [type(v) for v in fast.values()] == [type(v) for v in (expected or {}).values()]
+
+
+def test_the_frontmatter_fast_path_takes_ordinary_headers():
+    lines = ["title: Customer Check-In", "tags: [devrel, customer success]", "categories: [Social]",
+             "date: 2024-03-01", "order: 2", "description: Talk to partners, early and often.", "status: draft"]
+    assert _simple_yaml(lines) == yaml.load("\n".join(lines), Loader=_Loader)
+    assert _simple_yaml(["title: |", "  text"]) is None and _simple_yaml(["title: yes"]) is None
