@@ -28,6 +28,10 @@ class ConfigError(Exception):
         self.line = line
 
 
+HANDBOOK_NAV_MODES = ("auto", "full", "pruned")
+PRUNE_ABOVE = 200           # handbook pages past which "auto" navigation is pruned
+
+
 @dataclass(frozen=True)
 class SiteConfig:
     root: Path
@@ -58,6 +62,7 @@ class SiteConfig:
     search: bool = True
     feed_limit: int = 20
     map_max_patterns: int = 500
+    handbook_nav: str = "auto"
     category_descriptions: tuple[tuple[str, str], ...] = ()
 
     @property
@@ -123,6 +128,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "search.enabled": ("search", _BOOL),
     "feed.limit": ("feed_limit", _INT),
     "map.max_patterns": ("map_max_patterns", _INT),
+    "handbook.nav": ("handbook_nav", _STR),
     "categories": ("category_descriptions", _TABLE),
 }
 
@@ -222,6 +228,9 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
                 except re.error as exc:
                     raise ConfigError(f"'linkcheck.ignore' has an invalid regular expression {pattern!r}: {exc}",
                                       source, _key_line(text, key)) from None
+        elif key == "handbook.nav" and checked not in HANDBOOK_NAV_MODES:
+            raise ConfigError(f"'handbook.nav' must be one of {', '.join(HANDBOOK_NAV_MODES)}, not {checked!r}",
+                              source, _key_line(text, key))
         elif key == "theme" and not re.fullmatch(r"[A-Za-z0-9_.-]+", checked):
             raise ConfigError(f"'theme' must be a folder name, not {checked!r}", source, _key_line(text, key))
         elif kind == _INT and checked < 1:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import posixpath
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -16,7 +17,7 @@ import traceback
 import jinja2
 from markupsafe import Markup
 
-from .config import SiteConfig
+from .config import PRUNE_ABOVE, SiteConfig
 from .diagnostics import Diagnostic, make
 from .content import PATTERN, Page
 from .links import FILE, PAGE, URL, Target
@@ -24,7 +25,7 @@ from .markdown import Rendered, fill_links
 from .packs import html_of
 from .pattern_map import layout
 from .patterns import a_to_z
-from .site import NavNode, Site
+from .site import NavNode, Site, prune
 from .urls import output_file, relative_url
 
 BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
@@ -120,25 +121,34 @@ class Renderer:
         self.site = site
         self.env = env
         self.config = site.config
-        self._nav_cache: dict[str, str] = {}
+        self._nav_cache: dict[tuple[str, str | None], str] = {}
 
-    def nav_html(self, url: str) -> Markup:
-        """The handbook navigation tree as seen from the page at ``url``.
+    def nav_html(self, url: str, page: Page | None = None) -> Markup:
+        """The handbook navigation tree as seen from the page at ``url`` (``page``, when it is one).
 
         Every page in one folder sees the same tree except for which entry is current,
         so the tree is rendered once per folder, with links written from a sibling
         folder's point of view (valid from each page of the folder), and the current
-        entry is marked afterwards. That keeps large handbooks linear to render.
+        entry is marked afterwards. That keeps large handbooks linear to render. A pruned
+        tree (``[handbook] nav``) opens only the folders on the way to the page.
         """
         parent = url.rstrip("/").rpartition("/")[0]
         vantage = (parent + "/" if parent else "") + "_/"
-        html = self._nav_cache.get(vantage)
+        open_folder = posixpath.dirname(page.rel) if page is not None else ""
+        key = (vantage, open_folder) if self.pruned_nav else (vantage, None)
+        html = self._nav_cache.get(key)
         if html is None:
+            nav = prune(self.site.nav, open_folder) if self.pruned_nav else self.site.nav
             macro = self.env.get_template("macros.html").module.nav_tree
-            html = str(macro(self.site.nav, None, lambda target: relative_url(vantage, target)))
-            self._nav_cache[vantage] = html
+            html = str(macro(nav, None, lambda target: relative_url(vantage, target)))
+            self._nav_cache[key] = html
         current = escape(relative_url(vantage, url), quote=True)
         return Markup(html.replace(f'<a href="{current}">', f'<a href="{current}" aria-current="page">', 1))
+
+    @functools.cached_property
+    def pruned_nav(self) -> bool:
+        mode = self.config.handbook_nav
+        return mode == "pruned" or (mode == "auto" and len(self.site.handbook) > PRUNE_ABOVE)
 
     def _context(self, url: str, title: str, *, absolute: bool = False, **extra) -> dict:
         config = self.config
@@ -201,7 +211,7 @@ class Renderer:
             content = content[content.index("</h1>") + len("</h1>"):].lstrip("\n")
         return self._render("handbook.html", self._context(
             page.url, page.title, page=page, content=content, toc=toc,
-            nav=self.site.nav, nav_html=self.nav_html(page.url), trail=breadcrumbs(self.site.nav, page.url),
+            nav=self.site.nav, nav_html=self.nav_html(page.url, page), trail=breadcrumbs(self.site.nav, page.url),
             backlinks=self.site.backlinks.get(page.source, ()),
             tags=[self.site.tag(t) for t in page.tags],
             edit_url=edit_url(self.config, page), updated=self.site.updated.get(page.source),

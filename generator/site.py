@@ -43,9 +43,31 @@ class NavNode:
     folder: str
     children: tuple["NavNode", ...] = ()
     order: int | None = None
+    collapsed: bool = False         # a folder shown without its entries (see ``prune``)
 
     def contains(self, url: str) -> bool:
         return self.url == url or any(child.contains(url) for child in self.children)
+
+    def first_url(self) -> str | None:
+        """This entry's URL, or the first one found below it."""
+        if self.url is not None:
+            return self.url
+        return next((found for child in self.children if (found := child.first_url()) is not None), None)
+
+
+def prune(node: NavNode, open_folder: str) -> NavNode:
+    """The navigation as a page in ``open_folder`` shows it when pruned: every folder on the way
+    to ``open_folder`` open, every other folder collapsed to one entry that leads into it (its
+    index page, or its first page)."""
+    children = []
+    for child in node.children:
+        if not child.children:
+            children.append(child)
+        elif open_folder == child.folder or open_folder.startswith(child.folder + "/"):
+            children.append(prune(child, open_folder))
+        else:
+            children.append(replace(child, url=child.first_url(), children=(), collapsed=True))
+    return replace(node, children=tuple(children))
 
 
 @dataclass(frozen=True)

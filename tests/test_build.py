@@ -350,6 +350,49 @@ def test_a_catalog_past_map_max_patterns_gets_its_map_as_a_list(site):
     assert len(listed.select("#map-as-list ~ ul li")) == 5
 
 
+def _handbook_files(nav: str) -> dict[str, str]:
+    page = "---\ntitle: {t}\nmaintainedBy: ops\n---\nText of {t}.\n"
+    files = {"site.toml": f'title = "Nav"\n[handbook]\nnav = "{nav}"\n'}
+    for rel, title in [("index.md", "Handbook"), ("intro.md", "Intro"), ("ops/index.md", "Operations"),
+                       ("ops/oncall.md", "On-call"), ("ops/deep/runbook.md", "Runbook"),
+                       ("sales/deals.md", "Deals"), ("sales/quotes.md", "Quotes")]:
+        files[f"content/handbook/{rel}"] = page.format(t=title)
+    return files
+
+
+def test_a_pruned_handbook_navigation_opens_only_the_way_to_the_page(site):
+    root, result = build(site, _handbook_files("pruned"))
+    assert result.code == 0, result.out + result.err
+    tree = soup(root / "build/handbook/ops/oncall/index.html").select_one(".sidebar")
+    entries = [(a.get_text(), a["href"], a.get("class"), a.get("aria-current")) for a in tree.select(".nav-tree a")]
+    assert entries == [("Intro", "../../intro/index.html", None, None),
+                       ("Operations", "../index.html", None, None),
+                       ("Deep", "../deep/runbook/index.html", ["nav-tree__collapsed"], None),
+                       ("On-call", "../oncall/index.html", None, "page"),
+                       ("Sales", "../../sales/deals/index.html", ["nav-tree__collapsed"], None)]
+    deep = soup(root / "build/handbook/ops/deep/runbook/index.html").select_one(".sidebar")
+    assert [a.get_text() for a in deep.select(".nav-tree a")] == ["Intro", "Operations", "Runbook", "On-call", "Sales"]
+    assert [f.get_text() for f in deep.select(".nav-tree__folder")] == ["Deep"]
+    assert deep.select_one("[aria-current=page]").get_text() == "Runbook"
+    # The full tree lists every page; "auto" is the full tree for a handbook this small.
+    for mode in ("full", "auto"):
+        root, result = build(site, _handbook_files(mode))
+        tree = soup(root / "build/handbook/ops/oncall/index.html").select_one(".sidebar")
+        assert [a.get_text() for a in tree.select(".nav-tree a")] == [
+            "Intro", "Operations", "Runbook", "On-call", "Deals", "Quotes"]
+        assert not tree.select(".nav-tree__collapsed")
+    # Past 200 handbook pages, "auto" prunes.
+    files = _handbook_files("auto")
+    files.update({f"content/handbook/sales/deal-{i:03d}.md": f"---\ntitle: Deal {i}\nmaintainedBy: ops\n---\nx\n"
+                  for i in range(200)})
+    root, result = build(site, files)
+    assert result.code == 0, result.out + result.err
+    tree = soup(root / "build/handbook/ops/oncall/index.html").select_one(".sidebar")
+    assert [a.get_text() for a in tree.select(".nav-tree__collapsed")] == ["Deep", "Sales"]
+    root, result = build(site, _handbook_files("folded"))
+    assert result.code == 2 and "'handbook.nav' must be one of auto, full, pruned" in result.err
+
+
 def test_site_theme_overrides_a_template(site):
     files = sample_files()
     files["themes/default/templates/taxon.html"] = "<!doctype html><title>{{ taxon.name }}</title>CUSTOM {{ taxon.pages | length }}\n"
