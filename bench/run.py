@@ -230,6 +230,21 @@ def bench_size(size: int, runs: int, hugo: Path | None, rows: list[Row], smoke: 
         rows.append(Row(f"linkcheck with fragments, {label}", check_links, ref_links, "linkinator",
                         "faster than linkinator", None if ref_links is None else check_links < ref_links))
 
+    # Builds with the search index: a cold one, then one pattern edited, which indexes again
+    # only the parts of the index holding a changed page (see [search] pages_per_index).
+    if importlib.util.find_spec("pagefind") is not None:
+        def cold_with_search() -> tuple[float, float]:
+            shutil.rmtree(site / ".devrel-cache", ignore_errors=True)
+            shutil.rmtree(out, ignore_errors=True)
+            return measure(CLI + ["build", "--root", str(site), "--quiet"])
+        cold_search, search_peak = median_of(1 if size >= 10_000 else runs, cold_with_search)
+        rows.append(Row(f"cold build with search, {label}", cold_search, budget=f"peak {search_peak:.0f} MiB"))
+        search_edits = []
+        for n in range(runs):
+            touch_one_pattern(site, 100 + n)
+            search_edits.append(measure(CLI + ["build", "--root", str(site), "--quiet"])[0])
+        rows.append(Row(f"warm build with search, one pattern edited, {label}", statistics.median(search_edits)))
+
 
 def machine() -> str:
     cpu = platform.processor() or platform.machine()

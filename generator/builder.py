@@ -60,11 +60,13 @@ def _state_from(config: SiteConfig, drafts: bool, result: Result, outputs: list[
 
 
 def _post_process(config: SiteConfig, folder: Path, linkcheck: bool, strict: bool,
-                  found: list[Diagnostic]) -> bool:
-    """Search index and link check on a finished folder; False when the link check failed."""
+                  found: list[Diagnostic], pages: int = 0, parts: set[int] | None = None) -> bool:
+    """Search index and link check on a finished folder; False when the link check failed.
+    ``pages`` is the number of pages the site has; ``parts``, the search indexes to make
+    again (all of them when None)."""
     if config.search:
-        from .search import index_site
-        problem = index_site(folder)
+        from .search import index_count, index_site
+        problem = index_site(folder, index_count(pages, config.search_pages_per_index), parts)
         if problem:
             found.append(make("search", None, None, "internal-error", problem))
     if linkcheck:
@@ -132,7 +134,8 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
             return Outcome(tuple(diagnostics), result.pages, "failed", False, reason="checks")
         for rel, source in result.copies.items():
             staging.copy(rel, source)
-        if not _post_process(config, staging.folder, linkcheck, strict, diagnostics) and not keep_going:
+        pages = len(result.site.pages) if result.site is not None else 0
+        if not _post_process(config, staging.folder, linkcheck, strict, diagnostics, pages) and not keep_going:
             staging.abort()
             return Outcome(tuple(sort_diagnostics(diagnostics)), result.pages, "failed", False, reason="linkcheck")
         staging.commit()
@@ -208,10 +211,12 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
     output = config.output
     written_stats = dict(manifest.outputs)
     changed_files = 0
+    touched: set[str] = set()             # files written anew or removed, for the search index
     for rel, data in new.outputs.items():
         if isinstance(data, bytes):
             if update_file(output / rel, data):
                 changed_files += 1
+                touched.add(rel)
             written_stats[rel] = cache._stat(output / rel)
     changed_set = {str(p) for p in changed}
     for rel, source in new.copies.items():
@@ -222,6 +227,7 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
             replace_file(target, lambda handle, src=source: _copy_into(src, handle))
             shutil.copystat(source, target)
             changed_files += 1
+            touched.add(rel)
         written_stats[rel] = cache._stat(target)
     keep = set(new.outputs) | set(new.copies)
     for rel in list(written_stats):
@@ -229,15 +235,21 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
             try:
                 (output / rel).unlink()
                 changed_files += 1
+                touched.add(rel)
             except OSError:
                 pass
             del written_stats[rel]
             _remove_empty_folders(output, (output / rel).parent)
-    if config.search and any(isinstance(d, bytes) for p, d in new.outputs.items() if p.endswith(".html")):
-        shutil.rmtree(output / "pagefind", ignore_errors=True)     # Pagefind indexes the whole site anew
-        found: list[Diagnostic] = []
-        _post_process(config, output, False, strict, found)
-        diagnostics = tuple(sort_diagnostics(list(diagnostics) + found))
+    if config.search:
+        # Pagefind has no incremental mode: the indexes holding a changed page are made again.
+        from .search import index_count, part_of, parts_present
+        pages = len(new.site.pages) if new.site is not None else 0
+        count = index_count(pages, config.search_pages_per_index)
+        parts = {part_of(rel, count) for rel in touched if rel.endswith((".html", ".htm"))}
+        if parts or not parts_present(output, count):
+            found: list[Diagnostic] = []
+            _post_process(config, output, False, strict, found, pages, parts)
+            diagnostics = tuple(sort_diagnostics(list(diagnostics) + found))
 
     stored = replace(new, outputs={rel: CACHED for rel in new.outputs}, static={})
     manifest = cache.Manifest(key, inputs, {k: v for k, v in written_stats.items() if v is not None},

@@ -60,6 +60,7 @@ class SiteConfig:
     linkcheck_concurrency: int = 16
     linkcheck_per_host: int = 4
     search: bool = True
+    search_pages_per_index: int = 2000
     feed_limit: int = 20
     map_max_patterns: int = 500
     handbook_nav: str = "auto"
@@ -126,6 +127,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "linkcheck.concurrency": ("linkcheck_concurrency", _INT),
     "linkcheck.per_host": ("linkcheck_per_host", _INT),
     "search.enabled": ("search", _BOOL),
+    "search.pages_per_index": ("search_pages_per_index", _INT),
     "feed.limit": ("feed_limit", _INT),
     "map.max_patterns": ("map_max_patterns", _INT),
     "handbook.nav": ("handbook_nav", _STR),

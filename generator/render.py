@@ -25,6 +25,7 @@ from .markdown import Rendered, fill_links
 from .packs import html_of
 from .pattern_map import layout
 from .patterns import a_to_z
+from .search import bundles, index_count
 from .site import NavNode, Site, prune
 from .urls import output_file, relative_url
 
@@ -255,7 +256,11 @@ class Renderer:
                                                       outlinks=outlinks, links_to=links_to))
 
     def search(self) -> bytes:
-        return self._render("search.html", self._context("search/", "Search"))
+        count = index_count(len(self.site.pages), self.config.search_pages_per_index)
+        context = self._context("search/", "Search")
+        # Each bundle's folder, relative to the search page (a link to a file in it, less its name).
+        folders = [context["url_for"](b + "pagefind.js")[:-len("pagefind.js")] for b in bundles(count)]
+        return self._render("search.html", dict(context, search_bundles=folders))
 
     def tags_index(self) -> bytes:
         return self._render("tags.html", self._context("tags/", "Tags", taxa=self.site.tags,

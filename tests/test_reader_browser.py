@@ -182,3 +182,40 @@ def test_skip_link_moves_focus_to_main(built, browser, server):
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
     page.close()
+
+
+def _search(browser, server: str, word: str) -> list[str]:
+    page = browser.new_page()
+    page.goto(server + "search/?q=" + word)
+    page.locator(".pagefind-ui__message").wait_for(timeout=15000)
+    page.wait_for_function("() => !/Searching/i.test(document.querySelector('.pagefind-ui__message').textContent)",
+                           timeout=15000)
+    titles = [link.inner_text() for link in page.locator(".pagefind-ui__result-link").all()]
+    page.close()
+    return titles
+
+
+def test_a_large_sites_search_comes_in_parts_and_a_warm_build_remakes_one(tmp_path, browser):
+    import shutil
+    root = tmp_path / "site"
+    shutil.copytree(REPO / "content", root / "content")
+    (root / "site.toml").write_text((REPO / "site.toml").read_text(encoding="utf-8")
+                                    + "\n[search]\npages_per_index = 5\n", encoding="utf-8")
+    result = run_cli("build", "--root", str(root), timeout=300)
+    assert result.code == 0, result.out + result.err
+    out = root / "build"
+    parts = sorted(p.name for p in (out / "pagefind").iterdir())
+    assert parts == ["0", "1", "2", "3", "4"]                       # 25 pages, 5 to an index
+    target = root / "content" / "patterns" / "office-hours.md"
+    from generator.search import part_of
+    assert part_of("patterns/office-hours/index.html", 5) != 0      # found only if the parts are merged
+    with static_server(out, prefix="devrel") as server:
+        # A word from the one page, found whichever part holds it.
+        assert any("Office Hours" in title for title in _search(browser, server, "tuesdays"))
+        stamps = {p: p.stat().st_mtime_ns for p in (out / "pagefind").rglob("pagefind-entry.json")}
+        target.write_text(target.read_text(encoding="utf-8") + "\nA zanzibarish aside.\n", encoding="utf-8")
+        result = run_cli("build", "--root", str(root), timeout=300)
+        assert result.code == 0 and "from the cache" in result.err, result.out + result.err
+        changed = [p.parent.name for p, stamp in stamps.items() if p.stat().st_mtime_ns != stamp]
+        assert len(changed) == 1, changed                             # only the part with the page
+        assert any("Office Hours" in title for title in _search(browser, server, "zanzibarish"))
