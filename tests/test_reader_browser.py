@@ -187,9 +187,9 @@ def test_skip_link_moves_focus_to_main(built, browser, server):
 def _search(browser, server: str, word: str) -> list[str]:
     page = browser.new_page()
     page.goto(server + "search/?q=" + word)
-    page.locator(".pagefind-ui__message").wait_for(timeout=15000)
-    page.wait_for_function("() => !/Searching/i.test(document.querySelector('.pagefind-ui__message').textContent)",
-                           timeout=15000)
+    # The interface says "3 results for ..." or "No results for ..." once every part has answered.
+    page.wait_for_function("() => /results? for/i.test((document.querySelector('.pagefind-ui__message') || {})"
+                           ".textContent || '')", timeout=15000)
     titles = [link.inner_text() for link in page.locator(".pagefind-ui__result-link").all()]
     page.close()
     return titles
