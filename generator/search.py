@@ -7,7 +7,8 @@ A large site is indexed in parts: with more pages than ``[search] pages_per_inde
 its HTML files are shared out among several indexes (``pagefind/0/``, ``pagefind/1/``...)
 by a hash of their path, and the search page merges them. An edit then changes the
 files of one part or a few, and a warm build indexes only those again; Pagefind itself
-has no incremental mode. A site within the limit has one index in ``pagefind/``.
+has no incremental mode. A site within the limit has one index in ``pagefind/``. An index made again is
+written over the last one, which Pagefind does far faster than writing a new one.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ def html_files(folder: Path) -> list[str]:
     return sorted(found)
 
 
+def _file_count(folder: Path) -> int:
+    return sum(len(files) for _, _, files in os.walk(folder))
+
+
 def parts_present(folder: Path, count: int) -> bool:
     """Whether ``folder`` holds an index laid out for ``count`` parts."""
     root = folder / FOLDER
@@ -75,28 +80,27 @@ def index_site(folder: Path, count: int = 1, only: set[int] | None = None) -> st
     and only when the index already has that layout); returns a problem, or None on success."""
     if not available():
         return None
+    again = only is not None and parts_present(folder, count)
+    if not again:
+        shutil.rmtree(folder / FOLDER, ignore_errors=True)
     if count == 1:
-        shutil.rmtree(folder / FOLDER, ignore_errors=True)
-        return _pagefind(folder, folder / FOLDER)
-    if only is None or not parts_present(folder, count):
-        shutil.rmtree(folder / FOLDER, ignore_errors=True)
-        only = set(range(count))
-    members: dict[int, list[str]] = {k: [] for k in only}
+        return _pagefind(folder, folder / FOLDER, again, len(html_files(folder)))
+    parts = only if again and only is not None else set(range(count))
+    members: dict[int, list[str]] = {k: [] for k in parts}
     for path in html_files(folder):
         part = part_of(path, count)
         if part in members:
             members[part].append(path)
     # Pagefind uses both cores for one index, but not fully: two at a time finish sooner.
     with ThreadPoolExecutor(max_workers=2) as pool:
-        problems = list(pool.map(lambda k: _index_part(folder, k, members[k]), sorted(members)))
+        problems = list(pool.map(lambda k: _index_part(folder, k, members[k], again), sorted(members)))
     return next((problem for problem in problems if problem), None)
 
 
-def _index_part(folder: Path, part: int, paths: list[str]) -> str | None:
+def _index_part(folder: Path, part: int, paths: list[str], again: bool) -> str | None:
     """One part: its files, hard-linked into a scratch folder beside the site with their
     paths kept (so their URLs are the same), indexed into ``pagefind/<part>/``."""
     target = folder / FOLDER / str(part)
-    shutil.rmtree(target, ignore_errors=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".search-{part}-", dir=folder.parent))
     try:
         for path in paths:
@@ -106,12 +110,21 @@ def _index_part(folder: Path, part: int, paths: list[str]) -> str | None:
                 os.link(folder / path, link)
             except OSError:
                 shutil.copyfile(folder / path, link)
-        return _pagefind(scratch, target)
+        return _pagefind(scratch, target, again, len(paths))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _pagefind(site: Path, output: Path) -> str | None:
+def _pagefind(site: Path, output: Path, again: bool = False, pages: int = 0) -> str | None:
+    """Run Pagefind over ``site`` into ``output``. ``again``: ``output`` holds this index as the
+    last build left it; Pagefind then writes only the files whose content changed (it names
+    files by their content and keeps those already there), far fewer than a fresh index. The
+    files it no longer refers to stay behind, unused; once they would outnumber the pages,
+    the index is made afresh."""
+    if again and _file_count(output) > 2 * pages + 100:
+        shutil.rmtree(output, ignore_errors=True)
+    elif not again:
+        shutil.rmtree(output, ignore_errors=True)
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "pagefind", "--site", str(site), "--output-path", str(output), "--silent"],

@@ -427,3 +427,29 @@ def test_help_lists_commands():
         assert result.code == 0
         for command in ("build", "check", "linkcheck", "serve"):
             assert command in result.out
+
+
+def test_a_warm_build_updates_the_search_index_in_place_and_clears_it_once_stale_files_pile_up(site):
+    root = site(sample_files())
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0, result.out + result.err
+    index = root / "build" / "pagefind"
+    entry = index / "pagefind-entry.json"
+    kept = [p for p in index.rglob("*.pf_fragment")]
+    assert kept
+    stamp = kept[0].stat().st_mtime_ns
+    page = root / "content" / "patterns" / "customer-check-in.md"
+    page.write_text(page.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    before = entry.read_bytes()
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "from the cache" in result.err, result.out + result.err
+    assert entry.read_bytes() != before                         # the index knows the edit
+    assert sum(p.stat().st_mtime_ns == stamp for p in kept) >= len(kept) - 2   # the rest was left as it was
+    # Files the index no longer refers to are left behind, until they outnumber the pages.
+    junk = [index / "fragment" / f"en_junk{i}.pf_fragment" for i in range(400)]
+    for path in junk:
+        path.write_bytes(b"x")
+    page.write_text(page.read_text(encoding="utf-8") + "\nAnd another.\n", encoding="utf-8")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0, result.out + result.err
+    assert not any(path.exists() for path in junk) and entry.is_file()
