@@ -7,8 +7,9 @@ A large site is indexed in parts: with more pages than ``[search] pages_per_inde
 its HTML files are shared out among several indexes (``pagefind/0/``, ``pagefind/1/``...)
 by a hash of their path, and the search page merges them. An edit then changes the
 files of one part or a few, and a warm build indexes only those again; Pagefind itself
-has no incremental mode. A site within the limit has one index in ``pagefind/``. An index made again is
-written over the last one, which Pagefind does far faster than writing a new one.
+has no incremental mode. A site within the limit has one index in ``pagefind/``. An index
+made again is written over the last one, which Pagefind does far faster than writing a
+new one.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def index_site(folder: Path, count: int = 1, only: set[int] | None = None) -> st
     if not again:
         shutil.rmtree(folder / FOLDER, ignore_errors=True)
     if count == 1:
-        return _pagefind(folder, folder / FOLDER, again, len(html_files(folder)))
+        return _pagefind(folder, folder / FOLDER, again, len(html_files(folder)) if again else 0)
     parts = only if again and only is not None else set(range(count))
     members: dict[int, list[str]] = {k: [] for k in parts}
     for path in html_files(folder):
@@ -120,10 +121,8 @@ def _pagefind(site: Path, output: Path, again: bool = False, pages: int = 0) -> 
     last build left it; Pagefind then writes only the files whose content changed (it names
     files by their content and keeps those already there), far fewer than a fresh index. The
     files it no longer refers to stay behind, unused; once they would outnumber the pages,
-    the index is made afresh."""
-    if again and _file_count(output) > 2 * pages + 100:
-        shutil.rmtree(output, ignore_errors=True)
-    elif not again:
+    the index is made afresh. Without ``again``, ``output`` is made afresh."""
+    if not again or _file_count(output) > 2 * pages + 100:
         shutil.rmtree(output, ignore_errors=True)
     try:
         proc = subprocess.run(
