@@ -385,9 +385,24 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     ids = {h.id for h in headings} | {v.id for v in variants} | html_ids
     if env.get("footnotes"):
         # The footnote plugin names its notes and references itself.
-        ids |= set(_HTML_ID.findall(html if render else md.renderer.render(tokens, md.options, env)))
+        ids |= set(_HTML_ID.findall(html if render else _footnote_marks(md, tokens, env)))
     return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),
                     sections=tuple(sections), variants=tuple(variants), summary=summary, words=words)
+
+
+def _footnote_marks(md: MarkdownIt, tokens: list[Token], env: dict) -> str:
+    """The HTML of a parse's footnote references and notes only, made by the footnote
+    plugin's own rules: where its ids are, without rendering the whole page."""
+    rules, options, parts = md.renderer.rules, md.options, []
+    for index, token in enumerate(tokens):
+        if token.type == "footnote_open":
+            parts.append(rules["footnote_open"](tokens, index, options, env))
+        elif token.type == "inline" and token.children:
+            children = token.children
+            for k, child in enumerate(children):
+                if child.type == "footnote_ref":
+                    parts.append(rules["footnote_ref"](children, k, options, env))
+    return "".join(parts)
 
 
 def _collect_link(child: Token, links: list[Link], block_text: str, block_line: int,

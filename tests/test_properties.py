@@ -56,6 +56,23 @@ def test_load_and_parse_never_raise(text):
         assert 1 <= section.line <= lines
 
 
+footnote_lines = st.sampled_from(["Text[^1] and[^1] again[^note].", "[^1]: One <a id=\"in-note\">x</a>",
+                                  "[^note]: Two[^1].", "Inline^[an inline note] here.", "## Notes", "`id='x'`",
+                                  "<p id=\"raw\">", "- **Variant A**: t", "## Variants"])
+
+
+@given(st.lists(st.one_of(footnote_lines, body_lines), max_size=20), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_a_parse_without_html_finds_what_a_full_parse_finds(lines, pattern):
+    body = "\n".join(lines)
+    full = parse(MD, body, 1, pattern=pattern)
+    bare = parse(make_parser(SiteConfig(root=Path("."))), body, 1, pattern=pattern, render=False)
+    assert bare.html == ""
+    assert (bare.ids, bare.headings, bare.links, bare.sections, bare.variants) == \
+        (full.ids, full.headings, full.links, full.sections, full.variants)
+    assert {i for i in full.ids if i.startswith("fn")} == set(re.findall(r' id="(fn[^"]*)"', full.html))
+
+
 @given(st.binary(max_size=200))
 @settings(max_examples=200, deadline=None)
 def test_any_bytes_decode_or_give_encoding_diagnostic(data):
