@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from urllib.parse import quote
@@ -51,11 +52,24 @@ def relative_url(from_url: str, to_url: str, directory_links: bool = False) -> s
     to ``.../index.html`` unless ``directory_links`` is set, so the site also
     works opened from disk.
     """
+    folder = from_url[:from_url.rfind("/") + 1]          # "patterns/x/", or "" at the top
+    if folder and not to_url.startswith(folder):
+        # The page's own folder cannot be part of the prefix the two share, so every page
+        # in the folder beside it gets the same answer: they share one memo entry.
+        folder = folder[:folder.rfind("/", 0, len(folder) - 1) + 1] + _OWN_FOLDER
+    return _relative(folder, to_url, directory_links)
+
+
+_OWN_FOLDER = "\0/"      # no file name holds a NUL, so no URL has this folder
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _relative(folder: str, to_url: str, directory_links: bool) -> str:
     fragment = ""
     if "#" in to_url:
         to_url, fragment = to_url.split("#", 1)
         fragment = "#" + fragment
-    base = from_url.split("/")[:-1]          # the folders of the page's own URL
+    base = folder.split("/")[:-1]            # the folders of the page's own URL
     target = to_url
     if (target.endswith("/") or target == "") and not directory_links:
         target += "index.html"

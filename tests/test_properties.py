@@ -14,6 +14,7 @@ from generator.content import PATTERN, SourceFile, load, load_text
 from generator.diagnostics import CODES
 from generator.markdown import make_parser, parse
 from generator.pipeline import run
+from generator.urls import _relative, relative_url
 
 MD = make_parser(SiteConfig(root=Path(".")))
 
@@ -137,3 +138,30 @@ def test_the_frontmatter_fast_path_takes_ordinary_headers():
              "date: 2024-03-01", "order: 2", "description: Talk to partners, early and often.", "status: draft"]
     assert _simple_yaml(lines) == yaml.load("\n".join(lines), Loader=_Loader)
     assert _simple_yaml(["title: |", "  text"]) is None and _simple_yaml(["title: yes"]) is None
+
+
+url_parts = st.sampled_from(["patterns", "a", "b", "tags", "x y", "é", "index.html", "style.css"])
+
+
+@st.composite
+def site_urls(draw) -> str:
+    url = "/".join(draw(st.lists(url_parts, max_size=4)))
+    if url and draw(st.booleans()):
+        url += "/"
+    if draw(st.booleans()):
+        url += "#" + draw(st.sampled_from(["top", "a b"]))
+    return url
+
+
+@given(site_urls(), site_urls(), st.booleans())
+@settings(max_examples=500, deadline=None)
+def test_relative_urls_lead_to_their_target(from_url, to_url, directory_links):
+    from urllib.parse import unquote, urljoin
+    from_url = from_url.split("#")[0]
+    rel = relative_url(from_url, to_url, directory_links)
+    # The shared memo entry gives what the page's own folder would.
+    assert rel == _relative(from_url[:from_url.rfind("/") + 1], to_url, directory_links)
+    target = to_url.split("#")[0]
+    if (target == "" or target.endswith("/")) and not directory_links:
+        target += "index.html"
+    assert unquote(urljoin("http://h/" + from_url, rel.split("#")[0])) == "http://h/" + target
