@@ -112,6 +112,14 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
     return exit_code(diagnostics, args.strict)
 
 
+def _protected_folders(config) -> list[Path]:
+    """Folders of the site that an output folder may neither be, nor be inside, nor hold."""
+    from .cache import FOLDER
+    root = config.root
+    return [root / config.patterns_dir, root / config.handbook_dir, root / config.static_dir,
+            root / "themes", root / FOLDER, root / ".git"]
+
+
 def cmd_build(args: argparse.Namespace, console: Console) -> int:
     from .builder import build
     from .write import OutputError, check_output_folder
@@ -119,8 +127,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     if config is None:
         return 2
     try:
-        check_output_folder(config.output, config.root,
-                            [config.root / config.patterns_dir, config.root / config.handbook_dir])
+        check_output_folder(config.output, config.root, _protected_folders(config))
     except OutputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -129,6 +136,9 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
         outcome = build(config, drafts=args.drafts, keep_going=args.keep_going, strict=args.strict,
                         linkcheck=args.linkcheck, use_cache=not args.no_cache, note=console.note, progress=tell)
         finish()
+    except OutputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
         print(f"error: cannot write '{config.output}': {exc}", file=sys.stderr)
         return 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -48,8 +49,18 @@ def update_file(path: Path, data: bytes) -> bool:
     return True
 
 
+# Every output folder holds this file: a folder without it was not written by a build, so a
+# build never replaces it (and the files someone keeps there) with a site.
+MARKER = ".devrel-site"
+MARKER_TEXT = b"This folder is written by 'devrel-site build' and replaced whole by the next build.\n"
+
+
 def check_output_folder(output: Path, root: Path, protected: list[Path]) -> None:
-    """Refuse an output folder that is, or contains, the site root or its content."""
+    """Refuse an output folder that is, or contains, the site root or its content, that
+    overlaps a ``protected`` folder, that is not a folder, or that holds files no build wrote."""
+    if output.is_symlink():
+        raise OutputError(f"refusing to use '{output}' as the output folder: it is a symbolic link "
+                          f"(name the folder it leads to)")
     output = output.resolve()
     root = root.resolve()
     if output == root or output in root.parents or output == Path(output.anchor):
@@ -58,6 +69,11 @@ def check_output_folder(output: Path, root: Path, protected: list[Path]) -> None
         folder = folder.resolve()
         if folder == output or output in folder.parents or folder in output.parents:
             raise OutputError(f"refusing to use '{output}' as the output folder: it overlaps '{folder}'")
+    if output.exists() and not output.is_dir():
+        raise OutputError(f"refusing to use '{output}' as the output folder: it exists and is not a folder")
+    if output.is_dir() and not (output / MARKER).is_file() and any(output.iterdir()):
+        raise OutputError(f"refusing to replace '{output}': it holds files that no build wrote (it has no "
+                          f"'{MARKER}' file); empty or remove it, or choose another output folder")
 
 
 def _same_bytes(path: Path, data: bytes) -> bool:
@@ -110,7 +126,8 @@ class Staging:
     def __init__(self, output: Path):
         self.output = output.resolve()
         self.output.parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.output.name}.new-", dir=self.output.parent))
+        self.folder = _new_folder(self.output.parent, f".{self.output.name}.new-")
+        (self.folder / MARKER).write_bytes(MARKER_TEXT)
         self.changed = 0
         self.files = 0
         self._written: set[str] = set()
@@ -150,6 +167,18 @@ class Staging:
 
     def abort(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _new_folder(parent: Path, prefix: str) -> Path:
+    """A new, empty folder with a unique name, with the permissions any folder the user makes
+    gets (``0777`` less the umask), so a web server running as another user can read the site."""
+    while True:
+        folder = parent / f"{prefix}{secrets.token_hex(6)}"
+        try:
+            folder.mkdir(0o777)
+            return folder
+        except FileExistsError:
+            continue
 
 
 def _swap(staging: Path, output: Path) -> None:

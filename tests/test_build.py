@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import posixpath
 import re
+import stat
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from conftest import pattern, run_cli, soup
+from conftest import pattern, run_cli, soup, write_files
 
 LEGACY = """\
 title=Partner Summit
@@ -419,6 +423,40 @@ def test_missing_site_toml_and_out_option(site, tmp_path):
     assert result.code == 0, result.out + result.err
     assert (tmp_path / "elsewhere/patterns/a/index.html").is_file()
     assert not (root / "build").exists()
+
+
+def test_an_output_folder_holding_other_files_is_never_replaced(site, tmp_path):
+    root = site({"content/patterns/a.md": pattern("Alpha")})
+    kept = write_files(tmp_path / "notes", {"thesis.txt": "precious", "drafts/one.md": "one"})
+    result = run_cli("build", "--root", str(root), "--no-search", "--out", str(kept))
+    assert result.code == 2 and "refusing to replace" in result.err and "Traceback" not in result.err
+    assert sorted(p.relative_to(kept).as_posix() for p in kept.rglob("*")) == ["drafts", "drafts/one.md",
+                                                                             "thesis.txt"]
+    (root / ".git").mkdir()
+    (root / ".git/HEAD").write_text("ref: refs/heads/main\n")
+    for folder in (".git", "static", "themes", ".devrel-cache"):
+        result = run_cli("build", "--root", str(root), "--no-search", "--out", str(root / folder))
+        assert result.code == 2 and "refusing" in result.err, (folder, result.err)
+    assert (root / ".git/HEAD").read_text() == "ref: refs/heads/main\n"
+    (tmp_path / "a-file").write_text("x")
+    result = run_cli("build", "--root", str(root), "--no-search", "--out", str(tmp_path / "a-file"))
+    assert result.code == 2 and "not a folder" in result.err and "Traceback" not in result.err
+    # An empty folder, and a folder an earlier build wrote, are fine.
+    (tmp_path / "empty").mkdir()
+    for _ in range(2):
+        result = run_cli("build", "--root", str(root), "--no-search", "--out", str(tmp_path / "empty"))
+        assert result.code == 0, result.err
+    assert (tmp_path / "empty/patterns/a/index.html").is_file()
+
+
+def test_the_output_folder_gets_the_usual_permissions(site):
+    root = site({"content/patterns/a.md": pattern("Alpha")})
+    proc = subprocess.run([sys.executable, "-m", "generator", "build", "--root", str(root), "--no-search"],
+                          capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022))
+    assert proc.returncode == 0, proc.stderr
+    for folder in (root / "build", root / "build/patterns", root / "build/patterns/a"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o755, folder
+    assert stat.S_IMODE((root / "build/patterns/a/index.html").stat().st_mode) == 0o644
 
 
 def test_help_lists_commands():
