@@ -18,7 +18,7 @@ from pathlib import Path
 from .config import SiteConfig
 from .diagnostics import Diagnostic, make
 from .headers import split_header
-from .urls import slugify
+from .urls import same_name, slugify
 
 PATTERN = "pattern"
 HANDBOOK = "handbook"
@@ -129,6 +129,14 @@ def _as_list(value, separator: str) -> list[str] | None:
     if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
         return [str(v).strip() for v in value if str(v).strip()]
     return None
+
+
+def _distinct(names: list[str]) -> tuple[str, ...]:
+    """Names in their first spelling, once each: ``DevRel`` and ``devrel`` are one tag."""
+    first: dict[str, str] = {}
+    for name in names:
+        first.setdefault(same_name(name), name)
+    return tuple(first.values())
 
 
 def parse_date(value) -> dt.date | None:
@@ -251,7 +259,7 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
             invalid("categories", "'categories' must be a list or a comma-separated string")
         else:
             categories = parsed
-    elif source.kind == PATTERN:
+    elif source.kind == PATTERN and header.style != "yaml":
         # Legacy catalogs: the first body line, in italics, names the categories.
         body_lines = body.split("\n")
         for index, line in enumerate(body_lines):
@@ -299,7 +307,7 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
     page = Page(
         source=path, kind=source.kind, rel=source.rel, url=url, title=title, slug=slug,
         body=body, body_line=body_line, header_style=header.style, date=date,
-        tags=tuple(dict.fromkeys(tags)), categories=tuple(dict.fromkeys(categories)),
+        tags=_distinct(tags), categories=_distinct(categories),
         description=description, status=status, aliases=tuple(aliases), owner=owner,
         order=order, fields=fields, field_lines=lines,
         header_ok=not (header.style == "yaml" and header.diagnostics),

@@ -36,6 +36,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "link-draft": (Severity.WARNING, "a published page links to a draft"),
     "link-external": (Severity.ERROR, "an external URL failed when checked"),
     "slug-duplicate": (Severity.ERROR, "two pages would write the same URL"),
+    "taxonomy-collision": (Severity.WARNING, "two different tags or categories would share one page"),
     "owner-missing": (Severity.OFF, "a handbook page has no maintainedBy owner"),
     "template-error": (Severity.ERROR, "a theme template failed to load or render"),
     "internal-error": (Severity.ERROR, "the generator itself failed on this input"),

@@ -49,7 +49,7 @@ from .pipeline import Analysis, analyse, category_texts, git_dates, render_site,
 from .render import make_environment, theme_paths
 from .site import NavNode, Site, build_site, refresh_site
 from .urls import output_file
-from .validate import validate_page
+from .validate import check_taxonomies, validate_page
 
 # What a changed path is.
 CONFIG, TEMPLATE, STATIC, CONTENT, THEME = "config", "template", "static", "content", "theme"
@@ -260,7 +260,9 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
     targets = dict(old.targets)
     targets.update(resolve_links(again, dict(state.rendered), index))
     ids = {page.source: state.rendered[page.source].ids for page in pages}
-    diagnostics = [d for d in old.diagnostics if d.path not in redo or d.code == "slug-duplicate"]
+    diagnostics = [d for d in old.diagnostics
+                   if (d.path not in redo or d.code == "slug-duplicate") and d.code != "taxonomy-collision"]
+    diagnostics += check_taxonomies([p for p in pages if state.drafts or not p.is_draft])
     for page in again:
         try:
             diagnostics += validate_page(page, state.rendered[page.source], targets[page.source], index, ids, config)

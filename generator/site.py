@@ -137,7 +137,9 @@ def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping
             slug = slugs.get(name)
             if slug is None:
                 slug = slugs[name] = slugify(name) or ("tag" if prefix == "tags" else "category")
-            groups[slug].append(page)
+            group = groups[slug]
+            if not group or group[-1] is not page:      # C++ and C# on one page: listed once
+                group.append(page)
             names.setdefault(slug, name)
     lowered = {k.lower(): v for k, v in descriptions.items()}
     return tuple(

@@ -7,16 +7,31 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-_NON_WORD = re.compile(r"[^a-z0-9]+")
 _ID_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def slugify(text: str) -> str:
-    """Lower-case ASCII words joined by hyphens: ``Café Chat`` -> ``cafe-chat``."""
-    normalized = unicodedata.normalize("NFKD", str(text))
-    ascii_text = normalized.encode("ascii", "ignore").decode("ascii").lower()
-    slug = _NON_WORD.sub("-", ascii_text).strip("-")
-    return slug
+    """Lower-case words joined by hyphens. Latin letters lose their accents (``Café Chat`` ->
+    ``cafe-chat``); letters of other scripts are kept as they are (``Встреча`` -> ``встреча``)."""
+    decomposed = unicodedata.normalize("NFKD", str(text).lower())
+    kept: list[str] = []
+    ascii_base = False
+    for char in decomposed:
+        if unicodedata.combining(char):
+            if not ascii_base:          # a mark of another script's letter is part of it
+                kept.append(char)
+            continue
+        ascii_base = char < "\x80"
+        kept.append(char)
+    composed = unicodedata.normalize("NFC", "".join(kept))
+    words = "".join(c if c.isalnum() or unicodedata.category(c)[0] == "M" else " " for c in composed)
+    return "-".join(words.split())
+
+
+def same_name(name: str) -> str:
+    """Tag or category names that differ only in case or spacing name the same thing."""
+    return " ".join(name.split()).casefold()
 
 
 def heading_id(text: str) -> str:

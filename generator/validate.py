@@ -10,6 +10,7 @@ from .content import HANDBOOK, PATTERN, Page
 from .diagnostics import Diagnostic, make
 from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_page
 from .markdown import Rendered
+from .urls import same_name, slugify
 
 _ALWAYS_FINE_FRAGMENTS = {"", "top"}
 
@@ -114,6 +115,26 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
             found.append(make(group[0].source, group[0].line_of("slug") or 1, None, "slug-duplicate",
                               f"'{group[0].source}' would overwrite the generated page /{url}",
                               "set a different 'slug' or rename the file"))
+    return found
+
+
+def check_taxonomies(pages: Iterable[Page]) -> list[Diagnostic]:
+    """Two differently spelled tags (or categories) must not fall on the same page through
+    their slug: ``C++`` and ``C#`` would both be ``tags/c/``, silently merged."""
+    found = []
+    for attr, noun, prefix, fallback in (("tags", "tag", "tags", "tag"),
+                                         ("categories", "category", "categories", "category")):
+        first: dict[str, str] = {}          # slug -> the first name seen
+        reported: set[tuple[str, str]] = set()
+        for page in sorted(pages, key=lambda p: p.source):
+            for name in getattr(page, attr):
+                slug = slugify(name) or fallback
+                seen = first.setdefault(slug, name)
+                if same_name(seen) != same_name(name) and (slug, same_name(name)) not in reported:
+                    reported.add((slug, same_name(name)))
+                    found.append(make(page.source, page.line_of(attr) or 1, None, "taxonomy-collision",
+                                      f"{noun} '{name}' and {noun} '{seen}' would share the page /{prefix}/{slug}/",
+                                      f"spell them alike if they are one {noun}, or rename one"))
     return found
 
 

@@ -459,6 +459,24 @@ def test_the_output_folder_gets_the_usual_permissions(site):
     assert stat.S_IMODE((root / "build/patterns/a/index.html").stat().st_mode) == 0o644
 
 
+def test_names_in_other_scripts_keep_their_own_urls(site):
+    root = site({"content/patterns/встреча.md": pattern("Встреча", tags="[поддержка]", categories="[Код]"),
+                 "content/patterns/звонок.md": pattern("Звонок", tags="[встреча]", categories="[Обучение]",
+                                                       body_extra="See [the meeting](встреча.md).\n"),
+                 "content/handbook/руководство/поддержка.md": "# Поддержка\n\ntext\n",
+                 "content/handbook/руководство/эскалация.md": "# Эскалация\n\ntext\n"})
+    result = run_cli("build", "--root", str(root), "--no-search")
+    assert result.code == 0, result.out + result.err
+    out = root / "build"
+    for rel in ("patterns/встреча", "patterns/звонок", "tags/поддержка", "tags/встреча", "categories/код",
+                "categories/обучение", "handbook/руководство/поддержка", "handbook/руководство/эскалация"):
+        assert (out / rel / "index.html").is_file(), rel
+    page = soup(out / "patterns/звонок/index.html")
+    link = page.select_one(".prose a")
+    assert unquote(link["href"]) == "../встреча/index.html"
+    assert [a.get_text() for a in soup(out / "tags/поддержка/index.html").select("main .card__title")] == ["Встреча"]
+
+
 def test_help_lists_commands():
     for args in (["--help"],):
         result = run_cli(*args)

@@ -80,6 +80,12 @@ CASES = {
     "slug-duplicate": (
         {**GOOD, "content/patterns/x.md": pattern("X", extra_header="slug: triage\n")},
         [("content/patterns/x.md", 8, None, "error")]),
+    "taxonomy-collision": (
+        {"content/patterns/a.md": pattern("A", tags="[C++, devrel]", categories="[Code]"),
+         "content/patterns/b.md": pattern("B", tags="[DevRel, 'C#']", categories="[code]"),
+         "content/patterns/c.md": pattern("C", tags="['c#', 'C #']", categories="['Code!']")},
+        [("content/patterns/b.md", 4, None, "warning"), ("content/patterns/c.md", 4, None, "warning"),
+         ("content/patterns/c.md", 5, None, "warning")]),
 }
 
 

@@ -165,3 +165,10 @@ def test_relative_urls_lead_to_their_target(from_url, to_url, directory_links):
     if (target == "" or target.endswith("/")) and not directory_links:
         target += "index.html"
     assert unquote(urljoin("http://h/" + from_url, rel.split("#")[0])) == "http://h/" + target
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_slugs_of_ascii_names_are_lower_case_words_joined_by_hyphens(name):
+    from generator.urls import slugify
+    assert slugify(name) == "-".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())

@@ -99,6 +99,19 @@ def test_legacy_category_line_becomes_categories():
     assert "*Code" not in page.body
 
 
+def test_an_italic_first_line_is_text_in_a_page_with_yaml_frontmatter():
+    page, _ = page_of("---\ntitle: T\n---\n*Note: still being written, feedback welcome.*\n\nIntro.\n")
+    assert page.categories == ()
+    assert "*Note: still being written" in page.body
+    page, _ = page_of("*Code, Writing*\n\nIntro.\n")          # no header at all: a legacy page
+    assert page.categories == ("Code", "Writing")
+
+
+def test_tags_spelled_alike_but_for_case_or_spacing_are_one_tag():
+    page, _ = page_of("---\ntitle: T\ntags: [DevRel, devrel, ' DEVREL', Dev Rel, dev  rel]\n---\nx\n")
+    assert page.tags == ("DevRel", "Dev Rel")
+
+
 def test_handbook_title_fallbacks_and_urls():
     page, _ = page_of("Text only\n", rel="support/on-call_retro.md", kind=HANDBOOK)
     assert page.title == "On Call Retro" and page.url == "handbook/support/on-call-retro/"
@@ -230,6 +243,9 @@ def test_config_errors_name_the_key(text, words):
 def test_slugify_and_ids():
     assert slugify("Café Chat") == "cafe-chat"
     assert slugify("  Über--Cool!! ") == "uber-cool"
+    assert slugify("Встреча с клиентом") == "встреча-с-клиентом"
+    assert slugify("日本語") == "日本語" and slugify("हिन्दी भाषा") == "हिन्दी-भाषा"
+    assert slugify("Straße") == "straße" and slugify("C++") == slugify("C#") == "c"
     assert heading_id("What's new?") == "whats-new"
     used: dict = {}
     assert [unique_id("a", used) for _ in range(3)] == ["a", "a-1", "a-2"]
