@@ -477,6 +477,23 @@ def test_names_in_other_scripts_keep_their_own_urls(site):
     assert [a.get_text() for a in soup(out / "tags/поддержка/index.html").select("main .card__title")] == ["Встреча"]
 
 
+def test_headings_named_like_the_themes_own_sections_keep_their_ids_and_no_id_repeats(site):
+    headings = "\n## Main\n\nm\n\n## Related Patterns\n\nr\n\n## Referenced By\n\nb\n\n## On this page\n\no\n"
+    root = site({"content/patterns/a.md": pattern("Alpha", body_extra=headings + "\nSee [b](b.md).\n"),
+                 "content/patterns/b.md": pattern("Beta", body_extra="[a](a.md#related-patterns) "
+                                                  "[h](../handbook/h.md#on-this-page)\n"),
+                 "content/handbook/h.md": "# H\n" + headings + "\nSee [a](../patterns/a.md#main).\n"})
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0, result.out + result.err
+    for rel in ("patterns/a/index.html", "patterns/b/index.html", "handbook/h/index.html"):
+        ids = [tag["id"] for tag in soup(root / "build" / rel).select("[id]")]
+        assert len(ids) == len(set(ids)), (rel, sorted(ids))
+    page = soup(root / "build/patterns/a/index.html")
+    assert page.select_one("#related-patterns").get_text() == "Related Patterns"
+    assert page.select_one("#main").name == "h2"
+    assert soup(root / "build/handbook/h/index.html").select_one("#on-this-page").get_text() == "On this page"
+
+
 def test_help_lists_commands():
     for args in (["--help"],):
         result = run_cli(*args)

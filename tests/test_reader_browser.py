@@ -72,8 +72,8 @@ def test_search_finds_a_word_from_a_solution(built, browser, server):
     assert word, "no pattern has a word of its own in its Solution"
     page = browser.new_page()
     page.goto(server)
-    page.fill("#site-search", word)
-    page.press("#site-search", "Enter")
+    page.fill("#__search", word)
+    page.press("#__search", "Enter")
     page.wait_for_url(re.compile(r"/search/"))
     title = BeautifulSoup((built / target).read_text(encoding="utf-8"), "lxml").h1.get_text()
     page.locator(".pagefind-ui__result-link").first.wait_for(timeout=15000)
@@ -162,8 +162,8 @@ def test_everything_but_search_works_without_javascript(built, browser, server):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(server)
-    page.fill("#site-search", "customer")
-    page.press("#site-search", "Enter")
+    page.fill("#__search", "customer")
+    page.press("#__search", "Enter")
     page.wait_for_url(re.compile(r"/search/"))
     assert "needs JavaScript" in page.locator("main").inner_text()
     page.get_by_role("link", name="patterns by category").click()
@@ -180,7 +180,7 @@ def test_skip_link_moves_focus_to_main(built, browser, server):
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     page.keyboard.press("Enter")
-    assert page.evaluate("document.activeElement.id") == "main"
+    assert page.evaluate("document.activeElement.id") == "__main"
     page.close()
 
 
