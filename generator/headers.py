@@ -7,6 +7,7 @@ never raises: a header it cannot read comes back as a diagnostic.
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass, field
 
@@ -28,11 +29,18 @@ _META_REVERSED = re.compile(
     r"""^\s*<meta\s+(?:value|content)\s*=\s*(["'])(?P<value>.*?)\1\s+name\s*=\s*(["'])(?P<name>[^"']+)\3\s*/?>\s*$""",
     re.IGNORECASE,
 )
-_FENCE = re.compile(r"^\s{0,3}(`{3,}|~{3,})")
+_FENCE_OPEN = re.compile(r"^[ \t]*(?P<fence>`{3,}(?=[^`]*$)|~{3,})")   # a ``` info string has no `
+_FENCE_CLOSE = re.compile(r"^[ \t]*(?P<fence>`{3,}|~{3,})[ \t]*$")
 _META_START = re.compile(r"<meta", re.IGNORECASE)
+# Lines after which an indented line starts code: ATX headings, thematic breaks, setext underlines.
+_BLOCK_BREAK = re.compile(r"^ {0,3}(#{1,6}(\s|$)|([-*_])([ \t]*\3){2,}[ \t]*$|=+[ \t]*$|-+[ \t]*$)")
 
 # JBake keys whose values are comma-separated lists.
 JBAKE_LIST_KEYS = frozenset({"tags", "categories", "aliases"})
+# Fields a page header sets (JBake's own and those the site reads), lower-cased. Two leading
+# ``key=value`` lines are taken for an unclosed JBake header only when the first key is one.
+HEADER_KEYS = frozenset({"title", "date", "type", "tags", "categories", "description", "status",
+                         "aliases", "slug", "order", "maintainedby", "maintained_by", "owner"})
 
 _yaml_handler = YAMLHandler()
 
@@ -170,6 +178,18 @@ def _looks_like_jbake(lines: list[str]) -> int | None:
     return None
 
 
+def _unclosed_jbake(lines: list[str]) -> int:
+    """The number of leading ``key=value`` lines when they look like a JBake header that is
+    never closed (three or more, or two starting with a header field such as ``title``); 0 when
+    they do not, so prose that happens to start with ``a=b`` is not a header."""
+    run = 0
+    while run < len(lines) and _JBAKE_LINE.match(lines[run]):
+        run += 1
+    if run >= 3 or (run == 2 and _JBAKE_LINE.match(lines[0]).group(1).lower() in HEADER_KEYS):
+        return run
+    return 0
+
+
 def _jbake_header(lines: list[str], close: int, path: str) -> tuple[dict, dict, list[Diagnostic]]:
     fields: dict = {}
     key_lines: dict = {}
@@ -192,30 +212,86 @@ def _jbake_header(lines: list[str], close: int, path: str) -> tuple[dict, dict, 
     return fields, key_lines, diagnostics
 
 
+def _indent(line: str) -> int:
+    """Columns of leading whitespace, with tab stops every four columns (as CommonMark)."""
+    column = 0
+    for char in line:
+        if char == " ":
+            column += 1
+        elif char == "\t":
+            column += 4 - column % 4
+        else:
+            break
+    return column
+
+
+def _closes_fence(line: str, fence: str, indent: int) -> bool:
+    """Whether ``line`` closes ``fence``, opened ``indent`` columns in: the same character, at
+    least as long, indented at most three columns or (in a list item) at most as far as the fence."""
+    match = _FENCE_CLOSE.match(line)
+    if match is None:
+        return False
+    marker = match.group("fence")
+    return marker[0] == fence[0] and len(marker) >= len(fence) and _indent(line) <= max(indent, 3)
+
+
+def _code_lines(lines: list[str]) -> list[bool]:
+    """Which lines are code: inside a fenced block or an indented block.
+
+    A line scanner, not a Markdown parser. Fences open at any indentation, since in a list
+    item they are indented further. A fence closes with the same character, at least as long;
+    a line four columns left of the fence ends the list item and the fence with it; an
+    unclosed fence runs to the end of the text. A line indented four columns or more is
+    indented code unless it continues a paragraph (follows a line of text). Without list
+    tracking, a list item's indented paragraph after a blank line counts as code too: when
+    unsure, a line is code.
+    """
+    code = []
+    fence = None                 # the open fence, e.g. "````", and its indentation
+    fence_indent = 0
+    in_paragraph = False         # the previous line is text that an indented line would continue
+    for line in lines:
+        blank = not line.strip()
+        if fence is not None and (blank or _indent(line) >= fence_indent - 3):
+            if _closes_fence(line, fence, fence_indent):
+                fence = None
+            code.append(True)
+            in_paragraph = False
+            continue
+        fence = None
+        indented = not blank and not in_paragraph and _indent(line) >= 4
+        opening = _FENCE_OPEN.match(line)
+        if opening:
+            fence, fence_indent = opening.group("fence"), _indent(line)
+        code.append(indented or opening is not None)
+        in_paragraph = not (blank or indented or opening or _BLOCK_BREAK.match(line))
+    return code
+
+
+def _meta_tag(line: str) -> tuple[str, str] | None:
+    """The name and (HTML-decoded) value of a ``<meta name=... value=...>`` line."""
+    match = _META.match(line) or _META_REVERSED.match(line)
+    if match is None:
+        return None
+    return html.unescape(match.group("name")), html.unescape(match.group("value"))
+
+
 def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], dict, dict]:
-    """Take ``<meta name=... value=...>`` lines out of the body (outside code fences)."""
+    """Take ``<meta name=... value=...>`` lines out of the body (outside code blocks)."""
     meta: dict = {}
     meta_lines: dict = {}
     if not any(_META_START.search(line) for line in body_lines if "<" in line):
         return body_lines, meta, meta_lines
     result = []
-    fence = None
-    for offset, line in enumerate(body_lines):
-        fence_match = _FENCE.match(line)
-        if fence_match:
-            marker = fence_match.group(1)
-            if fence is None:
-                fence = marker[0] * len(marker)
-            elif line.strip().startswith(fence) and set(line.strip()) == {fence[0]}:
-                fence = None
-        if fence is None and "<meta" in line.lower():
-            match = _META.match(line) or _META_REVERSED.match(line)
-            if match:
-                meta[match.group("name")] = match.group("value")
-                meta_lines[match.group("name")] = first_line + offset
-                result.append("")
-                continue
-        result.append(line)
+    for offset, (line, is_code) in enumerate(zip(body_lines, _code_lines(body_lines))):
+        tag = None if is_code or "<meta" not in line.lower() else _meta_tag(line)
+        if tag is None:
+            result.append(line)
+            continue
+        name, value = tag
+        meta[name] = value
+        meta_lines[name] = first_line + offset
+        result.append("")
     return result, meta, meta_lines
 
 
@@ -240,13 +316,9 @@ def split_header(text: str, path: str) -> Header:
             style = "jbake"
             fields, key_lines, diagnostics = _jbake_header(lines, close, path)
             body_index = close + 1
-        elif (len(lines) > 1 and _JBAKE_LINE.match(lines[0]) and _JBAKE_LINE.match(lines[1])
-              and not lines[0].lstrip().startswith(("#", "*", "-", ">"))):
-            # Looks like a JBake header that was never closed.
-            run = 0
-            while run < len(lines) and _JBAKE_LINE.match(lines[run]):
-                run += 1
-            if run >= 3:
+        else:
+            run = _unclosed_jbake(lines)
+            if run:
                 style = "jbake"
                 diagnostics = [make(path, 1, 1, "frontmatter-invalid",
                                     "JBake header is never closed",
