@@ -12,7 +12,7 @@ import hashlib
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .config import SiteConfig
@@ -24,7 +24,6 @@ PATTERN = "pattern"
 HANDBOOK = "handbook"
 
 _LEGACY_CATEGORIES = re.compile(r"^\s*([*_])(?!\1)([^*_].*?)\1\s*$")
-_FIRST_H1 = re.compile(r"^\s{0,3}#\s+(.+?)\s*#*\s*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
@@ -58,6 +57,7 @@ class Page:
     field_lines: dict = field(default_factory=dict, hash=False, compare=False)
     header_ok: bool = True       # False when the header could not be read at all
     digest: str = field(default="", compare=False)   # content hash of the file's bytes, for the cache
+    title_given: bool = True     # False when the title is a stand-in from the file name
 
     @property
     def is_draft(self) -> bool:
@@ -154,17 +154,13 @@ def parse_date(value) -> dt.date | None:
     return None
 
 
-def _first_heading(body: str) -> str | None:
-    fence = False
-    for line in body.split("\n"):
-        if line.lstrip().startswith(("```", "~~~")):
-            fence = not fence
-            continue
-        if not fence:
-            match = _FIRST_H1.match(line)
-            if match:
-                return re.sub(r"[*_`]", "", match.group(1)).strip()
-    return None
+def titled_from_heading(page: Page, headings) -> Page:
+    """A handbook page whose header and ``<meta>`` tags give no title takes the text of its
+    first level-1 heading (ATX or setext, found by the Markdown parse), as MkDocs does."""
+    if page.kind != HANDBOOK or page.title_given:
+        return page
+    first = next((h for h in headings if h.level == 1 and h.text.strip()), None)
+    return page if first is None else replace(page, title=first.text.strip())
 
 
 def _title_from_filename(rel: str) -> str:
@@ -298,10 +294,9 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
             owner = text_field(key) or None
             break
 
+    title_given = bool(title)
     if not title:
-        title = _first_heading(body) if source.kind == HANDBOOK else None
-    if not title:
-        title = _title_from_filename(source.rel)
+        title = _title_from_filename(source.rel)       # until the parse finds a heading
 
     slug, url = page_url(source.kind, source.rel, slug_field)
     page = Page(
@@ -311,7 +306,7 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
         description=description, status=status, aliases=tuple(aliases), owner=owner,
         order=order, fields=fields, field_lines=lines,
         header_ok=not (header.style == "yaml" and header.diagnostics),
-        digest=digest,
+        digest=digest, title_given=title_given,
     )
     return page, diagnostics
 

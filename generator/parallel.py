@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .config import SiteConfig
-from .content import Page, SourceFile, read_source
+from .content import Page, SourceFile, read_source, titled_from_heading
 from .diagnostics import Diagnostic, make
 from . import packs
 from .markdown import Rendered, make_parser, parse
@@ -103,7 +103,7 @@ def load_and_parse_one(config: SiteConfig, md, names: tuple[str, ...], source: S
         diagnostics = diagnostics + [make(page.source, None, None, "internal-error",
                                           f"Markdown parsing failed: {type(exc).__name__}: {exc}")]
         rendered = Rendered("", (), (), frozenset(), (), (), "", 0, ok=False)
-    return slim(page, rendered) + (diagnostics,)
+    return slim(titled_from_heading(page, rendered.headings), rendered) + (diagnostics,)
 
 
 def slim(page: Page, rendered: Rendered) -> tuple[Page, Rendered]:

@@ -69,6 +69,25 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
     return env
 
 
+def _without_title_heading(html: str, rendered: Rendered, title: str) -> tuple[str, str | None]:
+    """The template writes the page title as the page's ``<h1>``: the body's level-1 heading
+    that says the same (whether the title came from it or from the header) would repeat it, so
+    it is taken out, and its id goes to the template's heading so links to it still land.
+    A level-1 heading with other words stays where the author put it."""
+    wanted = " ".join(title.split())
+    heading = next((h for h in rendered.headings if h.level == 1 and " ".join(h.text.split()) == wanted), None)
+    if heading is None:
+        return html, None
+    start = html.find(f'<h1 id="{heading.id}">')
+    end = html.find("</h1>", start)
+    if start == -1 or end == -1:
+        return html, None
+    end += len("</h1>")
+    if html.startswith("\n", end):
+        end += 1
+    return html[:start] + html[end:], heading.id
+
+
 def _absolute(config: SiteConfig, url: str) -> str:
     base = config.absolute_base
     if base:
@@ -204,14 +223,9 @@ class Renderer:
     def handbook(self, page: Page) -> bytes:
         rendered = self.site.rendered[page.source]
         toc = [h for h in rendered.headings if h.level in (2, 3)]
-        content = self.body(page)
-        # The template writes the page title as the one <h1>; a leading "# Title" in the
-        # body would repeat it.
-        first = rendered.headings[0] if rendered.headings else None
-        if first is not None and first.level == 1 and content.startswith(f'<h1 id="{first.id}">'):
-            content = content[content.index("</h1>") + len("</h1>"):].lstrip("\n")
+        content, title_id = _without_title_heading(self.body(page), rendered, page.title)
         return self._render("handbook.html", self._context(
-            page.url, page.title, page=page, content=content, toc=toc,
+            page.url, page.title, page=page, content=content, toc=toc, title_id=title_id,
             nav=self.site.nav, nav_html=self.nav_html(page.url, page), trail=breadcrumbs(self.site.nav, page.url),
             backlinks=self.site.backlinks.get(page.source, ()),
             tags=[self.site.tag(t) for t in page.tags],

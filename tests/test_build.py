@@ -494,6 +494,27 @@ def test_headings_named_like_the_themes_own_sections_keep_their_ids_and_no_id_re
     assert soup(root / "build/handbook/h/index.html").select_one("#on-this-page").get_text() == "On this page"
 
 
+def test_a_handbook_page_has_one_h1_and_every_heading_anchor_lands(site):
+    root = site({
+        "content/handbook/h.md": "Setext Title\n============\n\ntext\n",
+        "content/handbook/a.md": "---\ntitle: Field Title\n---\n# Body Title\n\ntext\n",
+        "content/handbook/s.md": "---\ntitle: Same Title\n---\n# Same  Title\n\ntext\n",
+        "content/handbook/c.md": "```\n# not a heading\n```\n\n# Real\n\ntext\n",
+        "content/handbook/b.md": "Some text first.\n\n# Late Heading\n\ntext\n",
+        "content/handbook/f.md": "````\n```\n# inner\n```\n````\n\n# Outer\n",
+        "content/handbook/z.md": "# Links\n\n[1](h.md#setext-title) [2](a.md#body-title) [3](s.md#same--title) "
+                                 "[4](c.md#real) [5](b.md#late-heading) [6](f.md#outer)\n",
+    })
+    result = run_cli("build", "--root", str(root), "--no-search", "--linkcheck")
+    assert result.code == 0, result.out + result.err
+    titles = {"h": ["Setext Title"], "a": ["Field Title", "Body Title"], "s": ["Same Title"], "c": ["Real"],
+              "b": ["Late Heading"], "f": ["Outer"], "z": ["Links"]}
+    for name, h1s in titles.items():
+        page = soup(root / f"build/handbook/{name}/index.html")
+        assert [h.get_text() for h in page.select("h1")] == h1s, name
+        assert page.title.get_text().startswith(h1s[0])
+
+
 def test_help_lists_commands():
     for args in (["--help"],):
         result = run_cli(*args)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from generator.config import ConfigError, parse_config
-from generator.content import HANDBOOK, PATTERN, SourceFile, load, page_url
+from generator.content import HANDBOOK, PATTERN, SourceFile, load, page_url, titled_from_heading
 from generator.headers import split_header
 from generator.links import BROKEN, PAGE, build_index, resolve
 from generator.markdown import fill_links, make_parser, parse
@@ -115,8 +115,12 @@ def test_tags_spelled_alike_but_for_case_or_spacing_are_one_tag():
 def test_handbook_title_fallbacks_and_urls():
     page, _ = page_of("Text only\n", rel="support/on-call_retro.md", kind=HANDBOOK)
     assert page.title == "On Call Retro" and page.url == "handbook/support/on-call-retro/"
-    page, _ = page_of("# From Heading\n", rel="a.md", kind=HANDBOOK)
-    assert page.title == "From Heading"
+    for text in ("# From Heading\n", "From Heading\n===\n", "<!-- note -->\n\n# From *Heading*\n",
+                 "```\n# not a heading\n```\n\n# From Heading\n", "````\n```\n# inner\n```\n````\n# From Heading\n"):
+        page, _ = page_of(text, rel="a.md", kind=HANDBOOK)
+        assert page.title == "A" and not page.title_given            # a stand-in until the parse
+        page = titled_from_heading(page, parse(MD, page.body, page.body_line, pattern=False).headings)
+        assert page.title == "From Heading", text
     page, _ = page_of("# H\n<meta name=\"title\" value=\"From Meta\">\n", rel="a.md", kind=HANDBOOK)
     assert page.title == "From Meta"
     page, _ = page_of("---\ntitle: From Field\n---\n<meta name=\"title\" value=\"M\">\n", rel="a.md", kind=HANDBOOK)
