@@ -2,7 +2,7 @@
 
 A build leaves two files behind:
 
-- ``build/manifest.pickle``: small. The cache key (generator version, cache format,
+- ``build/manifest.pickle``: small. The cache key (generator version and code, cache format,
   configuration, theme files, drafts flag), a digest of the content files' git dates, the
   size and modification time of every input and of every output file as written, and the
   diagnostics. When nothing
@@ -87,6 +87,9 @@ def cache_key(config: SiteConfig, drafts: bool) -> str:
     settings = {k: v for k, v in vars(config).items() if k != "root"}
     digest.update(repr((__version__, CACHE_FORMAT, sys.version_info[:2], sorted(settings.items()), drafts,
                         str(config.root))).encode())
+    for module in sorted(Path(__file__).parent.glob("*.py")):     # the generator's own code
+        digest.update(module.name.encode())
+        digest.update(module.read_bytes())
     paths = theme_paths(config)
     for folder in paths.templates + paths.static:
         for path in sorted(folder.rglob("*")):

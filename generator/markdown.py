@@ -8,10 +8,12 @@ hash of its own text.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from dataclasses import dataclass
 from html import escape
+from typing import Callable
 from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
@@ -100,8 +102,10 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
 
 
 def make_parser(config: SiteConfig) -> MarkdownIt:
+    # "store_labels" keeps a reference link's label in its token: that tells it from an
+    # inline link when looking for where it is written (``_locate``).
     options = {"html": True, "breaks": config.hard_breaks, "typographer": config.typographer,
-               "linkify": False}
+               "linkify": False, "store_labels": True}
     if config.highlight:
         options["highlight"] = _highlight
     md = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
@@ -248,29 +252,133 @@ def _legacy_sections(tokens: list[Token], names: dict[str, str]) -> list[Token]:
     return result
 
 
-def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text: str,
-            image: bool) -> tuple[int, int | None, int]:
-    """Line and column of a link inside ``block`` (the source lines of its block)."""
-    best = -1
-    for needle in (f"]({raw}", f"]( {raw}", f"](<{raw}>", f"]({href}", f"<{raw}>", f"[{text}]"):
+_MARKUP = re.compile(r"[*_~`\\]")
+_SPACES_AND_QUOTES = re.compile(r"[\s>]+")
+
+
+def _loosely(text: str) -> str:
+    """``text`` without emphasis, code or escape marks, and with its spaces, line breaks and
+    blockquote ``>`` as one space: so that a link's text as written and as parsed compare."""
+    return _SPACES_AND_QUOTES.sub(" ", _MARKUP.sub("", text)).strip()
+
+
+def _link_text(children: list[Token], start: int) -> str:
+    """The plain text of the link whose tokens start at ``children[start]``, up to where it closes."""
+    end = start
+    while end < len(children) and children[end].type != "link_close":
+        end += 1
+    return _plain(children[start:end])
+
+
+@functools.lru_cache(maxsize=32)
+def _bracket_pairs(block: str) -> tuple[list[int], dict[int, int]]:
+    """Every ``[`` of ``block`` that is closed, in order, and the ``]`` closing each; escaped
+    brackets don't count. Kept for the few blocks last asked about: a block's links all ask."""
+    openings: list[int] = []
+    closing: dict[int, int] = {}
+    stack: list[int] = []
+    pos, size = 0, len(block)
+    while pos < size:
+        char = block[pos]
+        if char == "\\":
+            pos += 1
+        elif char == "[":
+            stack.append(pos)
+        elif char == "]" and stack:
+            closing[stack.pop()] = pos
+        pos += 1
+    openings = sorted(closing)
+    return openings, closing
+
+
+def _opening_bracket(block: str, close: int) -> int:
+    """The ``[`` that the ``]`` at ``close`` closes, skipping nested and escaped brackets."""
+    start = block.rfind("[", 0, close)
+    if start != -1 and block.find("]", start, close) == -1 and block[start - 1:start] != "\\":
+        return start        # the usual case: no brackets inside the link's text
+    depth = 0
+    for pos in range(close, -1, -1):
+        if pos > 0 and block[pos - 1] == "\\":
+            continue
+        if block[pos] == "]":
+            depth += 1
+        elif block[pos] == "[":
+            depth -= 1
+            if depth == 0:
+                return pos
+    start = block.rfind("[", 0, close)
+    return start if start != -1 else close
+
+
+def _find_by_text(block: str, cursor: int, text: str, image: bool, reference: bool) -> int:
+    """Where ``[text]`` (``![text]`` for an image), followed by ``(`` unless a reference
+    link's, starts at or after ``cursor``, or -1.
+
+    A ``[`` right after ``!`` opens an image, after ``]`` the label of a reference link.
+    Brackets far longer than the text (with its markup) are not compared at all.
+    """
+    wanted = _loosely(text)
+    longest = 2 * len(text) + 100
+    openings, closing = _bracket_pairs(block)
+    for opening in openings[bisect.bisect_left(openings, cursor + image):]:
+        before = block[opening - 1] if opening else ""
+        if (before == "!") != image or before == "]":
+            continue
+        close = closing[opening]
+        if close - opening > longest or not (reference or block.startswith("(", close + 1)):
+            continue
+        if _loosely(block[opening + 1:close]) == wanted:
+            return opening - 1 if image else opening
+    return -1
+
+
+def _link_start(block: str, close: int, image: bool) -> int | None:
+    """Where the link whose text ends at the ``]`` at ``close`` starts: at its ``[``, an
+    image at its ``!``. None when an image is there and a link wanted."""
+    start = _opening_bracket(block, close)
+    after_bang = start > 0 and block[start - 1] == "!" and block[start - 2:start - 1] != "\\"
+    if after_bang and not image:
+        return None
+    return start - 1 if after_bang else start
+
+
+def _find_by_target(block: str, cursor: int, href: str, raw: str, image: bool, autolink: bool) -> int:
+    """Where the first link to this target that starts at or after ``cursor`` starts, or -1."""
+    starts = []
+    needles = (f"<{raw}>", f"<{href}>") if autolink else (f"]({raw}", f"]( {raw}", f"](<{raw}>", f"]({href}")
+    for needle in needles:
         if not needle.strip("[]()<> "):
             continue
         pos = block.find(needle, cursor)
-        if pos != -1 and (best == -1 or pos < best):
-            best = pos
-    if best == -1:
+        while pos != -1:
+            start = _link_start(block, pos, image) if needle.startswith("]") else pos
+            # Else an image's target, or that of the link found before.
+            if start is not None and start >= cursor:
+                starts.append(start)
+                break
+            pos = block.find(needle, pos + 1)
+    return min(starts, default=-1)
+
+
+def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text_of: Callable[[], str] | None,
+            image: bool, reference: bool) -> tuple[int, int | None, int]:
+    """Line and column of a link inside ``block`` (the source lines of its block), and
+    the cursor to look for the block's next link from.
+
+    A link starts at its ``[`` (an image at its ``!``). An inline link is found by its
+    target, written right after its text; when that is not there (a reference link
+    ``[text][label]``, ``[label][]`` or ``[label]``, or a target on the next line), by its
+    text, which ``text_of()`` gives (None for an autolink, which has none). Found by neither,
+    a link is on the block's first line.
+    """
+    start = -1 if reference else _find_by_target(block, cursor, href, raw, image, text_of is None)
+    if start == -1 and text_of is not None:
+        start = _find_by_text(block, cursor, text_of(), image, reference)
+    if start == -1:
         return block_line, None, cursor
-    if block[best] == "]":
-        start = block.rfind("[", 0, best)
-        if start == -1:
-            start = best
-    else:
-        start = best
-    if image and 0 < start < len(block) and block[start] == "[" and block[start - 1] == "!":
-        start -= 1
     line = block_line + block.count("\n", 0, start)
     line_start = block.rfind("\n", 0, start) + 1
-    return line, start - line_start + 1, best + 1
+    return line, start - line_start + 1, start + 1
 
 
 def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
@@ -367,9 +475,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                 block_map = token.map or current_map
                 block_key = block_map[0]
                 block_text = "\n".join(source_lines[block_map[0]:block_map[1]])
-                for child in children:
-                    _collect_link(child, links, block_text, body_line + block_map[0], cursor_by_block,
-                                  block_key, html_ids)
+                _collect_links(children, links, block_text, body_line + block_map[0], cursor_by_block,
+                               block_key, html_ids)
         else:
             if section_open is not None and token.nesting != -1 and kind != "heading_close":
                 section_open["content"] = True
@@ -405,31 +512,36 @@ def _footnote_marks(md: MarkdownIt, tokens: list[Token], env: dict) -> str:
     return "".join(parts)
 
 
-def _collect_link(child: Token, links: list[Link], block_text: str, block_line: int,
-                  cursors: dict[int, int], block_key: int, html_ids: set[str]) -> None:
-    if child.type == "link_open" or child.type == "image":
-        attr = "href" if child.type == "link_open" else "src"
-        value = child.attrGet(attr)
-        if value is None:
-            return
-        href = str(value)
-        decoded = unquote(href)
-        text = _plain(child.children) if child.type == "image" else ""
-        cursor = cursors.get(block_key, 0)
-        line, column, cursor = _locate(block_text, block_line, cursor, href, decoded, text,
-                                       child.type == "image")
-        cursors[block_key] = cursor
-        number = len(links)
-        links.append(Link(number, decoded, href, line, column, text,
-                          "image" if child.type == "image" else "link"))
-        child.attrSet(attr, f"{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}")
-        child.meta = dict(child.meta or {}, original=href)
-    elif child.type == "html_inline":
-        _collect_html(child, links, block_line, block_text, cursors, block_key)
-        html_ids.update(_HTML_ID.findall(child.content))
-    if child.children and child.type != "image":
-        for grandchild in child.children:
-            _collect_link(grandchild, links, block_text, block_line, cursors, block_key, html_ids)
+def _collect_links(children: list[Token], links: list[Link], block_text: str, block_line: int,
+                   cursors: dict[int, int], block_key: int, html_ids: set[str]) -> None:
+    for position, child in enumerate(children):
+        if child.type == "link_open" or child.type == "image":
+            attr = "href" if child.type == "link_open" else "src"
+            value = child.attrGet(attr)
+            if value is None:
+                continue
+            href = str(value)
+            decoded = unquote(href)
+            image = child.type == "image"
+            text = _plain(child.children) if image else ""
+            if child.markup == "autolink":          # <https://...> has no [text]
+                text_of = None
+            else:
+                text_of = (lambda: text) if image else functools.partial(_link_text, children, position + 1)
+            reference = "label" in (child.meta or {})
+            cursor = cursors.get(block_key, 0)
+            line, column, cursor = _locate(block_text, block_line, cursor, href, decoded, text_of,
+                                           image, reference)
+            cursors[block_key] = cursor
+            number = len(links)
+            links.append(Link(number, decoded, href, line, column, text, "image" if image else "link"))
+            child.attrSet(attr, f"{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}")
+            child.meta = dict(child.meta or {}, original=href)
+        elif child.type == "html_inline":
+            _collect_html(child, links, block_line, block_text, cursors, block_key)
+            html_ids.update(_HTML_ID.findall(child.content))
+        if child.children and child.type != "image":
+            _collect_links(child.children, links, block_text, block_line, cursors, block_key, html_ids)
 
 
 def _collect_html(token: Token, links: list[Link], line: int, block_text: str | None = None,
