@@ -566,6 +566,17 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
     token.content = _HTML_LINK.sub(replace, token.content)
 
 
+_PLACEHOLDER_ANCHOR = re.compile(f'<a href="{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}"[^>]*>(.*?)</a>', re.DOTALL)
+
+
+def unlink(html: str, numbers: set[int]) -> str:
+    """``html`` with the Markdown links of those placeholder ``numbers`` reduced to their text:
+    links to pages that are not published (drafts), so the site has no dead links."""
+    def replace(match: re.Match) -> str:
+        return match.group(2) if int(match.group(1)) in numbers else match.group(0)
+    return _PLACEHOLDER_ANCHOR.sub(replace, html)
+
+
 def fill_links(html: str, targets: list[str] | tuple[str, ...]) -> str:
     """Write each link's final target (already HTML-escaped) into the placeholders of ``html``."""
     def replace(match: re.Match) -> str:

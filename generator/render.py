@@ -21,7 +21,7 @@ from .config import PRUNE_ABOVE, SiteConfig
 from .diagnostics import Diagnostic, make
 from .content import PATTERN, Page
 from .links import FILE, PAGE, URL, Target
-from .markdown import Rendered, fill_links
+from .markdown import Rendered, fill_links, unlink
 from .packs import html_of
 from .pattern_map import layout
 from .patterns import a_to_z
@@ -202,8 +202,14 @@ class Renderer:
 
     def body(self, page: Page) -> str:
         rendered = self.site.rendered[page.source]
-        hrefs = _hrefs(page, rendered, self.site.targets.get(page.source, ()))
-        return fill_links(html_of(rendered), hrefs)
+        targets = self.site.targets.get(page.source, ())
+        html = html_of(rendered)
+        unpublished = {link.index for link, target in zip(rendered.links, targets)
+                       if link.kind == "link" and target.page is not None
+                       and target.page.source not in self.site.sources}
+        if unpublished:
+            html = unlink(html, unpublished)
+        return fill_links(html, _hrefs(page, rendered, targets))
 
     def pattern(self, page: Page) -> bytes:
         prev_page, next_page = self.site.neighbours(page)

@@ -95,6 +95,11 @@ class Site:
         return prev_page, next_page
 
     @functools.cached_property
+    def sources(self) -> frozenset[str]:
+        """The source files of the pages this site publishes (drafts only when asked)."""
+        return frozenset(p.source for p in self.pages)
+
+    @functools.cached_property
     def pattern_position(self) -> dict[str, int]:
         return {p.source: i for i, p in enumerate(self.patterns)}
 

@@ -515,6 +515,27 @@ def test_a_handbook_page_has_one_h1_and_every_heading_anchor_lands(site):
         assert page.title.get_text().startswith(h1s[0])
 
 
+def test_a_link_to_a_draft_is_its_text_until_the_draft_is_published(site):
+    files = {"content/patterns/d.md": pattern("Draft One", status="draft"),
+             "content/patterns/x.md": pattern("X", body_extra="\nSee [the *draft*](d.md#solution) and "
+                                              "[itself](x.md).\n")}
+    root = site(files)
+    result = run_cli("build", "--root", str(root), "--no-search", "--linkcheck")
+    assert result.code == 0 and "link-draft" in result.out, result.out + result.err
+    prose = soup(root / "build/patterns/x/index.html").select_one(".prose")
+    assert "See the draft and itself." in prose.get_text()
+    assert [a.get_text() for a in prose.select("a")] == ["itself"]
+    assert prose.select_one("em").get_text() == "draft"
+    (root / "content/patterns/d.md").write_text(pattern("Draft One"), encoding="utf-8")
+    result = run_cli("build", "--root", str(root), "--no-search")          # warm
+    assert result.code == 0 and "link-draft" not in result.out, result.out + result.err
+    warm = (root / "build/patterns/x/index.html").read_bytes()
+    assert [a["href"] for a in soup(root / "build/patterns/x/index.html").select(".prose a")] == \
+        ["../d/index.html#solution", "index.html"]
+    result = run_cli("build", "--root", str(root), "--no-search", "--no-cache", "--out", str(root / "cold"))
+    assert result.code == 0 and (root / "cold/patterns/x/index.html").read_bytes() == warm
+
+
 def test_help_lists_commands():
     for args in (["--help"],):
         result = run_cli(*args)
