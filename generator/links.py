@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 
 from .content import PATTERN, Page
 
@@ -38,10 +39,19 @@ class Target:
     url: str | None = None        # site-relative output URL
     fragment: str | None = None
     written: str = ""             # the path part as the author wrote it
+    query: str = ""               # "?a=b" as written, kept in the link
+
+
+def _nfc(path: str) -> str:
+    """One spelling of a path: "é" may be one character or "e" and an accent (as some file
+    systems store names); links find the file either way."""
+    return path if path.isascii() else unicodedata.normalize("NFC", path)
 
 
 def build_index(pages: list[Page], files: dict[str, str], generated: set[str], base_path: str) -> UrlIndex:
     by_source = {p.source: p for p in pages}
+    by_source.update({_nfc(p.source): p for p in pages if not p.source.isascii()})
+    files = {**files, **{_nfc(source): url for source, url in files.items() if not source.isascii()}}
     by_url: dict[str, Page] = {}
     slugs: dict[str, Page] = {}
     for page in pages:
@@ -72,8 +82,14 @@ def resolve(href: str, page: Page, index: UrlIndex) -> Target:
     if href.startswith("//") or _SCHEME.match(href):
         return Target(EXTERNAL)
     path, _, fragment = href.partition("#")
-    path = path.split("?", 1)[0]
-    fragment_value = fragment if "#" in href else None
+    path, mark, query = path.partition("?")
+    target = _resolve(_nfc(path), fragment if "#" in href else None, page, index)
+    if mark and target.kind in (PAGE, FILE, URL):
+        target = replace(target, query="?" + query)
+    return target
+
+
+def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex) -> Target:
     if not path:
         return Target(PAGE, page, page.url, fragment_value, "")
 

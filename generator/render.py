@@ -98,7 +98,9 @@ def _absolute(config: SiteConfig, url: str) -> str:
 def _hrefs(page: Page, rendered: Rendered, targets: tuple[Target, ...]) -> list[str]:
     hrefs = []
     for link, target in zip(rendered.links, targets):
-        fragment = f"#{target.fragment}" if target.fragment is not None else ""
+        # A query goes along as written (percent-encoded), before the fragment.
+        query = "?" + link.raw.split("#", 1)[0].partition("?")[2] if target.query else ""
+        fragment = query + (f"#{target.fragment}" if target.fragment is not None else "")
         if target.kind == PAGE and target.page is not None:
             if target.page.source == page.source and link.href.startswith("#"):
                 value = fragment

@@ -536,6 +536,18 @@ def test_a_link_to_a_draft_is_its_text_until_the_draft_is_published(site):
     assert result.code == 0 and (root / "cold/patterns/x/index.html").read_bytes() == warm
 
 
+def test_links_keep_their_query_and_find_files_named_in_either_unicode_form(site):
+    import unicodedata
+    decomposed = unicodedata.normalize("NFD", "café")
+    root = site({f"content/patterns/{decomposed}.md": pattern("Cafe"),
+                 "content/patterns/x.md": pattern("X", body_extra="\n[q](café.md?view=a%20b#solution) "
+                                                  "[r](café.md) [s](x.md?print=1)\n")})
+    result = run_cli("build", "--root", str(root), "--no-search", "--linkcheck")
+    assert result.code == 0, result.out + result.err
+    hrefs = [a["href"] for a in soup(root / "build/patterns/x/index.html").select(".prose a")]
+    assert hrefs == ["../cafe/index.html?view=a%20b#solution", "../cafe/index.html", "index.html?print=1"]
+
+
 def test_help_lists_commands():
     for args in (["--help"],):
         result = run_cli(*args)
