@@ -230,6 +230,9 @@ def _located(page: Page) -> tuple:
     return (page.url, page.slug, page.kind, page.status, page.tags, page.categories)
 
 
+_SITE_WIDE = frozenset({"slug-duplicate", "taxonomy-collision"})    # checks of the whole site, not of one page
+
+
 def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: list[Page]) -> Analysis | None:
     """``pipeline.analyse`` for a change that moved nothing, or None when it must run whole.
 
@@ -238,8 +241,9 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
     before and their checks give what they gave, except for the pages linking to a changed
     page (its anchors may have come or gone) and, when a title or alias changed, the pages
     with a broken link (their "did you mean" hints name pages by title). Only the changed
-    pages and those are resolved and validated again. Slug checks depend on nothing that
-    changed.
+    pages and those are resolved and validated again. Slug and tag checks depend on nothing
+    that changed, except where a changed page's own tag report points (its header may have
+    moved): then the tag checks run again.
     """
     old = previous.analysis
     if old is None or not changed or set(state.pages) != set(previous.pages) \
@@ -260,9 +264,13 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
     targets = dict(old.targets)
     targets.update(resolve_links(again, dict(state.rendered), index))
     ids = {page.source: state.rendered[page.source].ids for page in pages}
-    diagnostics = [d for d in old.diagnostics
-                   if (d.path not in redo or d.code == "slug-duplicate") and d.code != "taxonomy-collision"]
-    diagnostics += check_taxonomies([p for p in pages if state.drafts or not p.is_draft])
+    # Tags and categories are as they were, so the same names collide; only a changed page's
+    # own report may have moved with its header.
+    moved = any(d.code == "taxonomy-collision" and d.path in changed for d in old.diagnostics)
+    diagnostics = [d for d in old.diagnostics if (d.path not in redo or d.code in _SITE_WIDE)
+                   and not (moved and d.code == "taxonomy-collision")]
+    if moved:
+        diagnostics += check_taxonomies([p for p in pages if state.drafts or not p.is_draft])
     for page in again:
         try:
             diagnostics += validate_page(page, state.rendered[page.source], targets[page.source], index, ids, config)

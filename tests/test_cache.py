@@ -270,3 +270,21 @@ def test_missing_html_in_the_cache_falls_back_to_a_full_build(site):
     outcome = build(config)
     assert outcome.kind == "cold"
     assert tree(root / "build") == cold_copy(root)
+
+
+def test_tag_collisions_are_reported_alike_by_warm_and_cold_runs(site):
+    root = site({"content/patterns/a.md": pattern("A", tags="[C++]"),
+                 "content/patterns/b.md": pattern("B", tags="['C#']"),
+                 "content/patterns/c.md": pattern("C")})
+    assert run_cli("build", "--root", str(root), "--no-search").code == 0
+
+    def reports(command, *args):
+        result = run_cli(command, "--root", str(root), "--format", "json", *args)
+        assert "from the cache" in result.err or command == "check"
+        return [(d["path"], d["line"], d["code"]) for d in result.json()["diagnostics"]]
+    # Another page's body changes, then the colliding page's header moves its tags down a line.
+    (root / "content/patterns/c.md").write_text(pattern("C", body_extra="More.\n"))
+    assert reports("build", "--no-search") == [("content/patterns/b.md", 4, "taxonomy-collision")]
+    (root / "content/patterns/b.md").write_text(pattern("B", tags="['C#']").replace("title: B\n", "title: B\nowner: x\n"))
+    warm, cold = reports("build", "--no-search"), reports("check", "--no-cache")
+    assert warm == cold == [("content/patterns/b.md", 5, "taxonomy-collision")]
