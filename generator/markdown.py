@@ -120,7 +120,60 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
         return html.replace("<pre>", '<pre tabindex="0">', 1) if html.startswith("<pre>") else html
 
     md.add_render_rule("fence", fence)
+    if set(md.inline.ruler.get_active_rules()) <= _INLINE_RULES_KNOWN \
+            and set(md.inline.ruler2.get_active_rules()) <= _INLINE_AFTER_RULES_KNOWN:
+        md.core.ruler.at("inline", _inline_with_plain_text_shortcut)
     return md
+
+
+# The inline rules this parser has, and the characters that can start anything but plain text
+# for them: a backslash escape, a code span, ~~, emphasis, a link, image or footnote (each
+# needs a "["), an autolink or HTML (<) and an entity (&). Line breaks are plain text's own.
+_INLINE_RULES_KNOWN = frozenset({"text", "newline", "escape", "backticks", "strikethrough", "emphasis", "link",
+                                 "image", "footnote_inline", "footnote_ref", "autolink", "html_inline", "entity"})
+_INLINE_AFTER_RULES_KNOWN = frozenset({"balance_pairs", "strikethrough", "emphasis", "fragments_join"})
+_NOT_PLAIN = re.compile(r"[\\`~*_\[<&]")
+
+
+def _inline_with_plain_text_shortcut(state) -> None:
+    """markdown-it's "inline" stage, which parses the text of every paragraph, heading and
+    table cell; text with none of the characters that start inline markup is plain text and
+    lines, and its tokens are made directly (the same tokens the inline parser makes)."""
+    md = state.md
+    for token in state.tokens:
+        if token.type == "inline":
+            if token.children is None:
+                token.children = []
+            if _NOT_PLAIN.search(token.content) is None:
+                token.children.extend(_plain_text_tokens(token.content))
+            else:
+                md.inline.parse(token.content, md, state.env, token.children)
+
+
+def _plain_text_tokens(text: str) -> list[Token]:
+    """Text tokens and line breaks for text without inline markup, as the inline parser gives
+    them: a line ending in two spaces or more is a hard break, else a soft break, and the
+    spaces around the break are dropped (one trailing space, or the whole run before a hard break)."""
+    tokens: list[Token] = []
+    lines = text.split("\n")
+    pending = lines[0]
+    for line in lines[1:]:
+        kind = "softbreak"
+        if pending.endswith(" "):
+            if pending.endswith("  "):
+                cut = len(pending) - 2
+                while cut >= 1 and pending[cut - 1] == " ":
+                    cut -= 1
+                pending, kind = pending[:cut], "hardbreak"
+            else:
+                pending = pending[:-1]
+        if pending:
+            tokens.append(Token("text", "", 0, content=pending))
+        tokens.append(Token(kind, "br", 0))
+        pending = line.lstrip(" \t")
+    if pending:
+        tokens.append(Token("text", "", 0, content=pending))
+    return tokens
 
 
 _SPACES = re.compile(r"\s+")

@@ -172,3 +172,25 @@ def test_relative_urls_lead_to_their_target(from_url, to_url, directory_links):
 def test_slugs_of_ascii_names_are_lower_case_words_joined_by_hyphens(name):
     from generator.urls import slugify
     assert slugify(name) == "-".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())
+
+
+def _without_shortcut(config: SiteConfig):
+    from markdown_it.rules_core.inline import inline
+    md = make_parser(config)
+    md.core.ruler.at("inline", inline)
+    return md
+
+
+plain_text = st.lists(st.sampled_from(list("ab Zé1 \t\n.,:;'\"-!?()#>|=+$%@{}]^") + ["  \n", "\n\n", "- ", "1. ",
+                                                                                      "# ", "---", "(c) ", "..."]),
+                      max_size=60).map("".join)
+
+
+@given(st.lists(st.one_of(plain_text, body_lines), max_size=8), st.booleans(), st.booleans())
+@settings(max_examples=400, deadline=None)
+def test_the_plain_text_shortcut_makes_the_tokens_the_inline_parser_makes(parts, typographer, breaks):
+    config = SiteConfig(root=Path("."), typographer=typographer, hard_breaks=breaks)
+    fast, slow = make_parser(config), _without_shortcut(config)
+    text = "".join(parts)
+    assert fast.parse(text) == slow.parse(text)
+    assert fast.render(text) == slow.render(text)
