@@ -155,7 +155,8 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
             manifest = cache.Manifest(key, cache.input_stats(config, result.copies),
                                       cache.output_stats(config.output, tracked),
                                       tuple(result.diagnostics), result.pages,
-                                      cache.dates_digest(result.parts["dates"]))
+                                      cache.dates_digest(result.parts["dates"]),
+                                      cache.folder_stats(config.output, tracked))
             try:
                 cache.save(config, manifest, _state_from(config, drafts, result, written))
             except OSError:
@@ -252,8 +253,9 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
             diagnostics = tuple(sort_diagnostics(list(diagnostics) + found))
 
     stored = replace(new, outputs={rel: CACHED for rel in new.outputs}, static={})
-    manifest = cache.Manifest(key, inputs, {k: v for k, v in written_stats.items() if v is not None},
-                              diagnostics, rebuild.pages, manifest.dates)
+    outputs = {k: v for k, v in written_stats.items() if v is not None}
+    manifest = cache.Manifest(key, inputs, outputs, diagnostics, rebuild.pages, manifest.dates,
+                              cache.folder_stats(output, outputs))
     try:
         cache.save(config, manifest, stored, base)
     except OSError:

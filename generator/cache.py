@@ -32,6 +32,7 @@ import hashlib
 import io
 import os
 import pickle
+import posixpath
 import secrets
 import sys
 from contextlib import contextmanager
@@ -62,6 +63,7 @@ class Manifest:
     diagnostics: tuple[Diagnostic, ...] = ()
     pages: int = 0
     dates: str = ""                        # digest of the git dates of the content files
+    folders: dict = field(default_factory=dict, hash=False)   # output folder -> mtime_ns, after the build
 
 
 def cache_folder(config: SiteConfig) -> Path:
@@ -136,11 +138,35 @@ def output_stats(output: Path, paths) -> dict[str, tuple[int, int]]:
     return stats
 
 
+def folder_stats(output: Path, paths) -> dict[str, int]:
+    """The modification time of every folder holding an output (the output folder itself
+    too): a file added to one, or taken away, changes it."""
+    folders = {posixpath.dirname(rel) for rel in paths}
+    for rel in list(folders):
+        while rel:
+            rel = posixpath.dirname(rel)
+            folders.add(rel)
+    stats = {}
+    for rel in folders:
+        try:
+            stats[rel] = os.stat(output / rel).st_mtime_ns
+        except OSError:
+            pass
+    return stats
+
+
 def outputs_intact(output: Path, manifest: Manifest) -> bool:
-    """True when every output the manifest lists is on disk as it was written."""
+    """True when every output the manifest lists is on disk as it was written, and no file
+    was added beside them (a warm build must give what a full one gives)."""
     folder = str(output) + os.sep
     for rel, recorded in manifest.outputs.items():
         if _stat(folder + rel) != recorded:
+            return False
+    for rel, recorded in manifest.folders.items():
+        try:
+            if os.stat(folder + rel if rel else output).st_mtime_ns != recorded:
+                return False
+        except OSError:
             return False
     return True
 

@@ -27,6 +27,7 @@ from .urls import output_file
 
 MIN_ITEMS = 64          # below this, one process is faster than starting workers
 CHUNKS_PER_WORKER = 6
+MIN_CHUNK = 16
 
 # State of one worker process, set by its initializer (never used in the parent).
 _worker: dict = {}
@@ -73,11 +74,21 @@ def worker_count(items: int, requested: int | None = None) -> int:
 
 
 def _chunks(items: list, workers: int) -> list[list]:
+    """``items`` in consecutive chunks for ``workers`` processes: at most 1/(workers x
+    CHUNKS_PER_WORKER) of them each, smaller towards the end (down to MIN_CHUNK), so that
+    the workers finish close together instead of one waiting on another's last big chunk."""
     if not items:
         return []
     count = max(1, min(len(items), workers * CHUNKS_PER_WORKER))
     size = -(-len(items) // count)
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    if workers == 1:
+        return [items[i:i + size] for i in range(0, len(items), size)]
+    chunks, start = [], 0
+    while start < len(items):
+        step = max(MIN_CHUNK, min(size, (len(items) - start) // (3 * workers)))
+        chunks.append(items[start:start + step])
+        start += step
+    return chunks
 
 
 def section_names(config: SiteConfig) -> tuple[str, ...]:
@@ -179,7 +190,7 @@ def _render_urls(jobs: dict, config: SiteConfig, store, urls: list[str]) -> tupl
             path, data = output_file(url), jobs[url]()
             done.append((path, store(path, data) if store is not None else data))
         except Exception as exc:
-            failures.append(render_failure(config, exc))
+            failures.append(render_failure(config, exc, url))
             break
     return done, failures
 

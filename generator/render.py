@@ -312,7 +312,9 @@ class Renderer:
         for url in listing:
             if url not in page_urls:
                 entries.append((_absolute(self.config, url), fallback))
-        entries.sort()
+        # By URL alone, once each: two pages may claim one URL (a slug-duplicate error that
+        # --keep-going builds past), and a page without any date has None to compare.
+        entries = sorted(dict(reversed(entries)).items(), key=lambda entry: entry[0])
         return self._render("sitemap.xml", {"entries": entries})
 
     def feed(self) -> bytes:
@@ -375,15 +377,17 @@ def render_all(site: Site, env: jinja2.Environment, only: Callable[[str], bool] 
     return {output_file(url): job() for url, job in jobs.items()}
 
 
-def render_failure(config: SiteConfig, exc: BaseException) -> Diagnostic:
-    """A rendering exception as a diagnostic pointing at the template and line at fault."""
+def render_failure(config: SiteConfig, exc: BaseException, url: str | None = None) -> Diagnostic:
+    """A rendering exception as a diagnostic pointing at the template and line at fault;
+    ``url`` names the output being rendered, when known."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return make(_template_path(config, exc.filename), exc.lineno, None, "template-error",
                     f"template syntax error: {exc.message}")
     path, line = _template_location(config, exc)
     if isinstance(exc, jinja2.TemplateError):
         return make(path, line, None, "template-error", f"template error: {exc}")
-    return make(path, line, None, "internal-error", f"rendering failed: {type(exc).__name__}: {exc}")
+    what = f"rendering /{url} failed" if url is not None else "rendering failed"
+    return make(path, line, None, "internal-error", f"{what}: {type(exc).__name__}: {exc}")
 
 
 def _template_path(config: SiteConfig, filename: str | None) -> str:

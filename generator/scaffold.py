@@ -123,10 +123,21 @@ def handbook_location(path: str) -> str:
     return posixpath.join(*slugs) + ".md"
 
 
+SLUG_BYTES = 120     # a file name from a long title stays well under the 255 bytes file systems allow
+
+
+def _short(slug: str) -> str:
+    """``slug`` cut to SLUG_BYTES of UTF-8 at most, at a hyphen when there is one to cut at."""
+    if len(slug.encode("utf-8")) <= SLUG_BYTES:
+        return slug
+    cut = slug.encode("utf-8")[:SLUG_BYTES].decode("utf-8", "ignore")
+    return cut.rsplit("-", 1)[0] if "-" in cut else cut
+
+
 def plan_pattern(config: SiteConfig, title: str, categories: list[str], tags: list[str],
                  today: dt.date, template_text: str, archetype: Path) -> NewPage:
     title = title.strip()
-    slug = slugify(title)
+    slug = _short(slugify(title))
     if not slug:
         raise ScaffoldError(f"title {title!r} has no letters or digits to name the file with", usage=True)
     context = {
@@ -213,7 +224,12 @@ def cmd_new(args: argparse.Namespace, console) -> int:
         print(f"error: {where}{exc.message}", file=sys.stderr)
         return 2 if exc.usage else 1
 
-    if new.path.exists():
+    try:
+        exists = new.path.exists()
+    except OSError as exc:           # a name the file system refuses (a handbook path given whole)
+        print(f"error: cannot use '{_shown(new.path)}': {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if exists:
         print(f"error: '{_shown(new.path)}' already exists; not overwriting it "
               "(pick another title or path, or delete the file first)", file=sys.stderr)
         return 1

@@ -548,6 +548,18 @@ def test_links_keep_their_query_and_find_files_named_in_either_unicode_form(site
     assert hrefs == ["../cafe/index.html?view=a%20b#solution", "../cafe/index.html", "index.html?print=1"]
 
 
+def test_keep_going_past_two_pages_on_one_url_reports_only_that(site):
+    root = site({"content/handbook/support.md": "# Support overview\n\ntext\n",
+                 "content/handbook/support/index.md": "---\ntitle: Support\ndate: 2024-01-01\n---\ntext\n",
+                 "content/patterns/a.md": pattern("A", extra_header="slug: b\n"),
+                 "content/patterns/b.md": pattern("B").replace("date: 2024-01-02\n", "")})
+    result = run_cli("build", "--root", str(root), "--no-search", "--keep-going", "--format", "json")
+    assert result.code == 1
+    assert {d["code"] for d in result.json()["diagnostics"]} == {"slug-duplicate"}, result.out
+    sitemap = (root / "build/sitemap.xml").read_text()
+    assert sitemap.count("/handbook/support/</loc>") == 1 and sitemap.count("/patterns/b/</loc>") == 1
+
+
 def test_help_lists_commands():
     for args in (["--help"],):
         result = run_cli(*args)

@@ -138,6 +138,13 @@ def test_a_touched_output_folder_means_a_cold_build(site):
     (root / "build/patterns/alpha/index.html").unlink()
     assert build(config).kind == "cold"
     assert (root / "build/patterns/alpha/index.html").is_file()
+    # A file added to the output by hand: a warm build would keep it, a full one would not.
+    for extra in ("extra.html", "patterns/alpha/notes.txt", "new-folder/x.html"):
+        (root / "build" / extra).parent.mkdir(exist_ok=True)
+        (root / "build" / extra).write_text("x")
+        assert build(config).kind == "cold", extra
+        assert not (root / "build" / extra).exists()
+    assert build(config).kind == "unchanged"
 
 
 def test_truncated_or_corrupt_cache_is_discarded_with_a_warning(site):

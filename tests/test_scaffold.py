@@ -116,6 +116,18 @@ def test_bad_arguments_exit_2(site):
     assert not (root / "content").exists()
 
 
+def test_a_long_title_gets_a_shortened_file_name_and_a_long_path_a_clear_error(site):
+    root = site(SITE)
+    title = "Why " + "very " * 80 + "long titles happen"
+    result = run_cli("new", "pattern", title, "--root", str(root))
+    assert result.code == 0, result.err
+    path = root / result.out.strip()
+    assert path.name.startswith("why-very-very") and len(path.name.encode()) <= 124
+    assert yaml.safe_load(path.read_text().split("---")[1])["title"] == title
+    result = run_cli("new", "handbook", "a/" + "b" * 300, "T", "--root", str(root))
+    assert result.code in (1, 2) and "Traceback" not in result.err and "too long" in result.err, result.err
+
+
 def test_site_archetype_and_required_sections_are_used(site):
     root = site({
         "site.toml": """
