@@ -287,7 +287,8 @@ def ignored(path: str) -> bool:
 
 
 def watch_folders(config: SiteConfig) -> tuple[tuple[Path, bool], ...]:
-    """``(folder, recursive)`` to watch: content, themes, static, and the root itself for site.toml."""
+    """``(folder, recursive)`` to watch: content, themes, static, and the root itself for site.toml;
+    shallowly, the folders above them inside the site, where they would appear or go away."""
     root = config.root
     themes = theme_paths(config)
     wanted = [root / config.patterns_dir, root / config.handbook_dir, root / config.static_dir,
@@ -299,6 +300,9 @@ def watch_folders(config: SiteConfig) -> tuple[tuple[Path, bool], ...]:
         if folder.is_dir():
             if folder not in folders:
                 folders.append(folder)
+            # Its parent too, to see the folder itself deleted, moved or made anew.
+            if folder.parent != root and root in folder.parent.parents:
+                waiting.add(folder.parent)
             continue
         # Not there yet: watch the nearest folder above it inside the site, to see it appear.
         parent = folder.parent
@@ -609,9 +613,10 @@ class Batcher:
 
 
 class _Events(FileSystemEventHandler):
-    def __init__(self, batcher: Batcher, output: Path):
+    def __init__(self, batcher: Batcher, output: Path, watcher: "Watcher"):
         self.batcher = batcher
         self.output = str(output)
+        self.watcher = watcher
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write", "attrib") or \
@@ -624,6 +629,8 @@ class _Events(FileSystemEventHandler):
             path = os.fsdecode(path)
             if path and not ignored(path) and not (path == self.output or path.startswith(self.output + os.sep)):
                 kept.append(path)
+        if event.is_directory and event.event_type in ("created", "deleted", "moved"):
+            self.watcher.folder_event([os.fsdecode(path) for path in paths])
         if kept:
             self.batcher.add(kept, settled)
 
@@ -635,17 +642,34 @@ class Watcher:
         self.batcher = batcher
         self.observer = Observer()
         self.folders: tuple = ()
+        self.moved: set[Path] = set()     # watched folders deleted, moved or made anew since
+        self._lock = threading.Lock()       # ``moved`` is added to from the watching thread
         self.watch(config)
 
-    def watch(self, config: SiteConfig) -> None:
+    def folder_event(self, paths: list[str]) -> None:
+        """A folder came, went or moved: when it is (or holds) a watched folder, that watch
+        follows a folder that is no longer the site's, or none at all."""
+        for path in paths:
+            for folder, _ in self.folders:
+                if str(folder) == path or str(folder).startswith(path + os.sep):
+                    with self._lock:
+                        self.moved.add(folder)
+
+    def watch(self, config: SiteConfig) -> list[Path]:
+        """Watch the folders the site has now, anew when one of them was deleted, moved or
+        made again. Returns the watched folders whose contents may have changed unseen
+        meanwhile (none the first time), for the caller to look at again."""
         folders = watch_folders(config)
-        if folders == self.folders:
-            return
+        with self._lock:
+            moved, self.moved = self.moved, set()
+        if folders == self.folders and not moved:
+            return []
         self.observer.unschedule_all()
-        handler = _Events(self.batcher, config.output)
+        handler = _Events(self.batcher, config.output, self)
         for folder, recursive in folders:
             self.observer.schedule(handler, str(folder), recursive=recursive)
         self.folders = folders
+        return [folder for folder, recursive in folders if recursive and folder in moved]
 
     def start(self) -> None:
         self.observer.start()
@@ -707,13 +731,15 @@ def _rebuild_loop(live: Live, batcher: Batcher, watcher: Watcher,
         except Exception as exc:        # never let one bad rebuild stop the watching
             crash = make("site", None, None, "internal-error", f"rebuilding failed: {type(exc).__name__}: {exc}")
             result, event = Rebuild("failed", changed=tuple(batch[:1]), diagnostics=(crash,)), None
+        try:
+            fresh = watcher.watch(live.state.config)     # folders may have come, gone or been made anew
+        except OSError:
+            fresh = []
+        if fresh:        # what changed in them before they were watched is looked at again
+            batcher.add([str(folder) for folder in fresh], True)
         if result.kind == "none" and event is None:
             continue
         report(result, event)
-        try:
-            watcher.watch(live.state.config)
-        except OSError:
-            pass
 
 
 def cmd_serve(args: argparse.Namespace, console) -> int:

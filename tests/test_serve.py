@@ -355,6 +355,49 @@ def test_pages_added_and_removed(served, tmp_path):
     assert server.stop() == 0
 
 
+def _served_text(server: Served, path: str, text: str) -> bool:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if text in server.get(path)[2]:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_a_content_folder_deleted_and_made_again_or_moved_away_is_still_watched(served, tmp_path):
+    root = make_site(tmp_path / "site")
+    server = served(root)
+    handbook = root / "content/handbook"
+    # Deleted and made again at once, as a sync or a branch switch does.
+    saved = tmp_path / "saved"
+    shutil.copytree(handbook, saved)
+    shutil.rmtree(handbook)
+    shutil.copytree(saved, handbook)
+    time.sleep(0.5)
+    write(root, "content/handbook/guide.md", "---\ntitle: Guide\nmaintainedBy: ops\n---\nEdited once.\n")
+    assert _served_text(server, "/handbook/guide/", "Edited once.")
+    # Moved away (its pages go), then another folder put in its place (they come back).
+    handbook.rename(tmp_path / "moved")
+    assert _wait_status(server, "/handbook/guide/", 404)
+    shutil.copytree(saved, handbook)
+    time.sleep(0.5)
+    write(root, "content/handbook/guide.md", "---\ntitle: Guide\nmaintainedBy: ops\n---\nEdited twice.\n")
+    assert _served_text(server, "/handbook/guide/", "Edited twice.")
+    write(tmp_path / "moved", "guide.md", "---\ntitle: Guide\n---\nNot the site's any more.\n")
+    time.sleep(0.5)
+    assert "Edited twice." in server.get("/handbook/guide/")[2]
+    assert server.stop() == 0
+
+
+def _wait_status(server: Served, path: str, status: int) -> bool:
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        if server.get(path)[0] == status:
+            return True
+        time.sleep(0.05)
+    return False
+
+
 def test_stylesheet_change_sends_a_css_event(served, tmp_path):
     root = make_site(tmp_path / "site")
     write(root, "themes/default/static/style.css", "body { color: black; }\n")
