@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 from contextlib import contextmanager
-from dataclasses import replace
 import os
 from pathlib import Path
 from typing import Callable, Iterator
@@ -120,9 +119,17 @@ def load_and_parse_one(config: SiteConfig, md, names: tuple[str, ...], source: S
 def slim(page: Page, rendered: Rendered) -> tuple[Page, Rendered]:
     """Drop what no later stage reads, so a large site fits in memory: the Markdown source
     (the HTML is kept) and the plain text of sections other than Also Known As."""
-    sections = tuple(s if s.known == "Also Known As" or not s.text else replace(s, text="")
+    sections = tuple(s if s.known == "Also Known As" or not s.text else _changed(s, text="")
                      for s in rendered.sections)
-    return replace(page, body=""), replace(rendered, sections=sections)
+    return _changed(page, body=""), _changed(rendered, sections=sections)
+
+
+def _changed(record, **fields):
+    """A copy of a frozen dataclass with ``fields`` changed: what ``dataclasses.replace``
+    gives for these classes (no ``__post_init__``, nothing derived), without its per-field work."""
+    copy = object.__new__(type(record))
+    copy.__dict__.update(record.__dict__, **fields)
+    return copy
 
 
 def _init_loader(config: SiteConfig, html_to: Path | None, keep_html: bool) -> None:

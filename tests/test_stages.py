@@ -320,3 +320,15 @@ def test_a_to_z_lists_aliases_and_variants():
     assert (temp.name, temp.kind, temp.page.title) == ("Temperature Check", "alias", "Customer Check-In")
     variant = groups["P"][0]
     assert (variant.kind, variant.anchor) == ("variant", "variant-partner-meeting")
+
+
+def test_slim_drops_the_body_and_section_texts_and_keeps_everything_else():
+    from dataclasses import replace
+    from generator.parallel import slim
+    page, _ = page_of("---\ntitle: T\ntags: [a]\n---\n## Also Known As\nX; Y\n## Problem\nSome text.\n")
+    rendered = parse(MD, page.body, page.body_line, pattern=True)
+    small_page, small = slim(page, rendered)
+    assert small_page == replace(page, body="") and small_page.fields == page.fields and small_page.body == ""
+    assert [s.text for s in small.sections] == ["X; Y", ""]
+    assert small == replace(rendered, sections=tuple(replace(s, text="") if s.known == "Problem" else s
+                                                     for s in rendered.sections))
