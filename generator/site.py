@@ -209,7 +209,6 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
     # Every list of pages is shown in title order: walking the pages in that order once
     # leaves each group sorted as it is made.
     by_title = sorted(built, key=_sort_key)
-    rank = {p.source: i for i, p in enumerate(by_title)}
     patterns = tuple(p for p in by_title if p.kind == PATTERN)
     handbook = tuple(p for p in built if p.kind == HANDBOOK)
     if previous is None:
@@ -224,16 +223,17 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
                 kept = pattern_info(p, rendered[p.source])
             info[p.source] = kept
 
-    outlinks: dict[str, list[Page]] = {}
     back: dict[str, dict[str, Page]] = defaultdict(dict)
     for page in by_title:
-        seen: dict[str, Page] = {}
         for target in targets.get(page.source, ()):
             if target.kind == PAGE and target.page is not None and target.page.source != page.source \
                     and target.page.source in built_sources:
-                seen.setdefault(target.page.source, target.page)
                 back[target.page.source][page.source] = page
-        outlinks[page.source] = list(seen.values())
+    # Each page's links, in title order: walk the linked pages in title order.
+    outlinks: dict[str, list[Page]] = {page.source: [] for page in by_title}
+    for page in by_title:
+        for source in back.get(page.source, ()):
+            outlinks[source].append(page)
 
     descriptions = dict(config.category_descriptions if category_descriptions is None else category_descriptions)
     return Site(
@@ -242,8 +242,7 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
         tags=_taxa(tuple(by_title), "tags", "tags", {}),
         categories=_taxa(patterns, "categories", "categories", descriptions),
         backlinks={src: tuple(pages_.values()) for src, pages_ in back.items()},
-        outlinks={src: tuple(sorted(v, key=lambda p: rank[p.source])) if len(v) > 1 else tuple(v)
-                  for src, v in outlinks.items()},
+        outlinks={src: tuple(v) for src, v in outlinks.items()},
         nav=_nav(handbook),
         updated=dict(updated),
     )

@@ -332,3 +332,24 @@ def test_slim_drops_the_body_and_section_texts_and_keeps_everything_else():
     assert [s.text for s in small.sections] == ["X; Y", ""]
     assert small == replace(rendered, sections=tuple(replace(s, text="") if s.known == "Problem" else s
                                                      for s in rendered.sections))
+
+
+def test_links_to_and_from_a_page_are_listed_once_each_in_title_order():
+    from generator.links import build_index
+    from generator.pipeline import resolve_links
+    from generator.site import build_site
+    # Title order (Alpha, bravo, Charlie, Zulu) is neither file order nor link order.
+    texts = {"z.md": "---\ntitle: Zulu\n---\n[c](c.md) [a](a.md) [b](b.md) [a again](a.md#x) [self](z.md)\n",
+             "a.md": "---\ntitle: Charlie\n---\n[z](z.md) [b](b.md)\n", "b.md": "---\ntitle: Alpha\n---\n[z](z.md)\n",
+             "c.md": "---\ntitle: bravo\n---\n[z](z.md) [a](a.md)\n"}
+    pages = [page_of(text, rel=rel)[0] for rel, text in texts.items()]
+    rendered = {p.source: parse(MD, p.body, p.body_line, pattern=True) for p in pages}
+    targets = resolve_links(pages, rendered, build_index(pages, {}, set(), "/"))
+    site = build_site(SiteConfig(root=Path(".")), pages, rendered, targets, {})
+
+    def titles(found):
+        return [p.title for p in found]
+    assert titles(site.outlinks["content/patterns/z.md"]) == ["Alpha", "bravo", "Charlie"]
+    assert titles(site.outlinks["content/patterns/a.md"]) == ["Alpha", "Zulu"]
+    assert titles(site.backlinks["content/patterns/z.md"]) == ["Alpha", "bravo", "Charlie"]
+    assert titles(site.backlinks["content/patterns/a.md"]) == ["bravo", "Zulu"]
