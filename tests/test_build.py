@@ -534,6 +534,11 @@ def test_a_link_to_a_draft_is_its_text_until_the_draft_is_published(site):
         ["../d/index.html#solution", "index.html"]
     result = run_cli("build", "--root", str(root), "--no-search", "--no-cache", "--out", str(root / "cold"))
     assert result.code == 0 and (root / "cold/patterns/x/index.html").read_bytes() == warm
+    # And back to a draft: the warm build takes the link out again.
+    (root / "content/patterns/d.md").write_text(pattern("Draft One", status="draft"), encoding="utf-8")
+    result = run_cli("build", "--root", str(root), "--no-search")
+    assert result.code == 0 and "from the cache" in result.err, result.err
+    assert [a.get_text() for a in soup(root / "build/patterns/x/index.html").select(".prose a")] == ["itself"]
 
 
 def test_links_keep_their_query_and_find_files_named_in_either_unicode_form(site):
