@@ -25,7 +25,7 @@ from urllib.parse import unquote
 from markdown_it import MarkdownIt
 
 from .config import KNOWN_SECTIONS, SiteConfig
-from .content import HANDBOOK, PATTERN, SourceFile, load
+from .content import HANDBOOK, PATTERN, SourceFile, load, titled_from_heading
 from .headers import split_header
 from .markdown import make_parser, parse
 from .patterns import pattern_info, split_aliases
@@ -285,6 +285,7 @@ def compare(original: str, converted: str, source: str, target_source: str, rel:
     section_list = tuple(names.values())
     old = parse(md, before.body, before.body_line, pattern=kind == PATTERN, section_names=section_list)
     new = parse(md, after.body, after.body_line, pattern=kind == PATTERN, section_names=section_list)
+    before, after = titled_from_heading(before, old.headings), titled_from_heading(after, new.headings)
     differences = []
     for attr in ("title", "url", "date", "tags", "categories", "description", "status", "owner", "order"):
         if getattr(before, attr) != getattr(after, attr):
