@@ -26,6 +26,7 @@ LABEL_GAP = 12
 CHAR_WIDTH = 7.2          # average label width per character at 13px
 MIN_SPACING = 32          # px along the circle between two node centres
 ARC = math.pi * 2 / 3     # each side arc spans 120 degrees
+LABEL_MAX = 40            # longer titles are cut in the drawing (the full title is its tooltip)
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class MapNode:
     label_x: float
     label_y: float
     anchor: str           # "start" or "end"
+
+    @property
+    def label(self) -> str:
+        title = self.page.title
+        return title if len(title) <= LABEL_MAX else title[:LABEL_MAX - 1].rstrip() + "\u2026"
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def layout(patterns: tuple[Page, ...] | list[Page], links: dict[str, tuple[Page,
                       for page in grouped
                       for category in (page.categories[0] if page.categories else "Uncategorised",))
         return PatternMap(0.0, 0.0, nodes, (), _legend(ordered_categories, colors, nodes), drawn=False)
-    longest = max((len(p.title) for p in grouped), default=10)
+    longest = min(max((len(p.title) for p in grouped), default=10), LABEL_MAX)
     # Leave a gap between category groups: one empty slot per group.
     slots = count + len(ordered_categories)
     radius = max(150.0, slots * MIN_SPACING / (2 * ARC))

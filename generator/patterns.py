@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from .config import KNOWN_SECTIONS
@@ -63,10 +64,25 @@ def a_to_z(patterns: tuple[Page, ...] | list[Page], info: dict[str, PatternInfo]
             entries.append(IndexEntry(alias, "alias", page))
         for variant in details.variants:
             entries.append(IndexEntry(variant.name, "variant", page, variant.id))
-    entries.sort(key=lambda e: (e.name.casefold(), e.kind != "pattern", e.page.title.casefold(), e.page.source))
+    entries.sort(key=lambda e: (folded(e.name), e.kind != "pattern", folded(e.page.title), e.page.source))
     groups: dict[str, list[IndexEntry]] = {}
     for entry in entries:
-        first = entry.name.lstrip("\"'“‘(")[:1].upper()
-        letter = first if first.isalpha() and first.isascii() else "#"
-        groups.setdefault(letter, []).append(entry)
-    return sorted(groups.items(), key=lambda item: (item[0] == "#", item[0]))
+        groups.setdefault(index_letter(entry.name), []).append(entry)
+    return sorted(groups.items(), key=letter_order)
+
+
+def folded(text: str) -> str:
+    """``text`` case-folded, its Latin letters without accents: "Über" sorts with "uber"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+
+
+def index_letter(name: str) -> str:
+    """The letter an index files a name under: its first letter, upper case and without an
+    accent ("Über" under U, "Встреча" under В), or "#" when it starts with no letter."""
+    first = folded(name.lstrip("\"'“‘("))[:1].upper()
+    return first if first.isalpha() else "#"
+
+
+def letter_order(group: tuple[str, object]) -> tuple[bool, str]:
+    """Letters in alphabet order, "#" last."""
+    return group[0] == "#", group[0]

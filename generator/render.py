@@ -24,7 +24,7 @@ from .links import FILE, PAGE, URL, Target
 from .markdown import Rendered, fill_links, unlink
 from .packs import html_of
 from .pattern_map import layout
-from .patterns import a_to_z
+from .patterns import a_to_z, index_letter, letter_order
 from .search import bundles, index_count
 from .site import NavNode, Site, prune
 from .urls import output_file, relative_url
@@ -254,11 +254,10 @@ class Renderer:
     def catalog(self) -> bytes:
         letters: dict[str, list[Page]] = {}
         for page in self.site.patterns:
-            letter = page.title[:1].upper() if page.title[:1].isalpha() else "#"
-            letters.setdefault(letter, []).append(page)
+            letters.setdefault(index_letter(page.title), []).append(page)
         uncategorised = [p for p in self.site.patterns if not p.categories]
         return self._render("catalog.html", self._context(
-            "patterns/", "Patterns", categories=self.site.categories, letters=sorted(letters.items()),
+            "patterns/", "Patterns", categories=self.site.categories, letters=sorted(letters.items(), key=letter_order),
             uncategorised=uncategorised, patterns=self.site.patterns))
 
     def a_to_z(self) -> bytes:

@@ -18,7 +18,7 @@ from .config import SiteConfig
 from .content import HANDBOOK, PATTERN, Page
 from .links import PAGE, Target
 from .markdown import Rendered
-from .patterns import PatternInfo, pattern_info
+from .patterns import PatternInfo, folded, pattern_info
 from .urls import slugify
 
 # URLs the generator writes itself; a page may not take one of them.
@@ -129,7 +129,7 @@ def taxonomy_urls(pages: list[Page]) -> set[str]:
 
 
 def _sort_key(page: Page) -> tuple:
-    return (page.title.casefold(), page.source)
+    return (folded(page.title), page.source)        # "Élan" with the E's, not after Z
 
 
 def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping[str, str]) -> tuple[Taxon, ...]:
@@ -176,7 +176,7 @@ def _nav(handbook: tuple[Page, ...]) -> NavNode:
             folder(parent)["pages"].append(page)
 
     def order_key(node: NavNode) -> tuple:
-        return (node.order if node.order is not None else 10**9, node.title.casefold(), node.folder)
+        return (node.order if node.order is not None else 10**9, folded(node.title), node.folder)
 
     def build(path: str) -> NavNode:
         entry = folders[path]

@@ -158,6 +158,42 @@ def test_page_types_fit_the_screen_and_are_captured(built, browser, server, widt
     context.close()
 
 
+def test_long_words_wide_tables_and_a_long_handbook_menu_fit_a_phone_and_paper(tmp_path, browser):
+    from conftest import pattern, write_files
+    long_word = "x" * 150
+    body = (f"\nA `{long_word}` and https://example.org/{'segment/' * 20}end and {long_word}.\n\n"
+            "| " + " | ".join(f"column {i} heading" for i in range(12)) + " |\n|" + "---|" * 12 + "\n"
+            "| " + " | ".join(f"value {i}" for i in range(12)) + " |\n\n"
+            f"```\n{'code ' * 60}\n```\n")
+    files = {"site.toml": 'title = "Phone"\n', "content/patterns/wide.md": pattern("Wide", body_extra=body)}
+    for i in range(30):
+        files[f"content/handbook/part-{i // 10}/page-{i}.md"] = f"# Page {i}\n\nText of page {i}.\n"
+    files["content/handbook/part-0/page-0.md"] = "# Page 0\n\n" + body
+    root = write_files(tmp_path / "site", files)
+    out = tmp_path / "out"
+    result = run_cli("build", "--root", str(root), "--out", str(out))
+    assert result.code == 0, result.out + result.err
+    context = browser.new_context(viewport={"width": 375, "height": 800})
+    page = context.new_page()
+    with static_server(out) as url:
+        for rel in ("patterns/wide/", "handbook/part-0/page-0/"):
+            page.goto(url + rel)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375, rel
+        # On a phone the page's own text comes before the handbook's menu, which a link reaches.
+        assert page.locator("h1").bounding_box()["y"] < 400
+        page.get_by_role("link", name="Handbook contents").click()
+        assert page.evaluate("location.hash") == "#__handbook-nav"
+        # On paper, code and tables wrap instead of being cut off at the right edge.
+        page.goto(url + "patterns/wide/")
+        page.emulate_media(media="print")
+        assert page.evaluate("getComputedStyle(document.querySelector('.prose pre')).whiteSpace") == "pre-wrap"
+        assert page.evaluate("getComputedStyle(document.querySelector('.prose table')).overflowX") == "visible"
+    # Search opened from disk says why it cannot work, instead of waiting for ever.
+    page.goto((out / "search/index.html").as_uri() + "?q=wide")
+    assert page.locator("#search-offline").is_visible()
+    context.close()
+
+
 def test_everything_but_search_works_without_javascript(built, browser, server):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -353,3 +353,26 @@ def test_links_to_and_from_a_page_are_listed_once_each_in_title_order():
     assert titles(site.outlinks["content/patterns/a.md"]) == ["Alpha", "Zulu"]
     assert titles(site.backlinks["content/patterns/z.md"]) == ["Alpha", "bravo", "Charlie"]
     assert titles(site.backlinks["content/patterns/a.md"]) == ["bravo", "Zulu"]
+
+
+def test_index_letters_drop_accents_keep_other_scripts_and_put_signs_last():
+    from generator.patterns import folded, index_letter
+    assert [index_letter(t) for t in ("Über Call", "über", "Élan", "Встреча", "“Quoted”", "42 Things", "_x")] == \
+        ["U", "U", "E", "В", "Q", "#", "#"]
+    pages = [page_of(f"---\ntitle: {t}\n---\nx\n", rel=f"p{i}.md")[0]
+             for i, t in enumerate(["Zebra", "Über Call", "Umbrella", "Встреча", "42 Things", "Apple"])]
+    groups = a_to_z(sorted(pages, key=lambda p: folded(p.title)), {})
+    assert [(letter, [e.name for e in entries]) for letter, entries in groups] == [
+        ("A", ["Apple"]), ("U", ["Über Call", "Umbrella"]), ("Z", ["Zebra"]), ("В", ["Встреча"]),
+        ("#", ["42 Things"])]
+
+
+def test_long_titles_are_cut_on_the_map_but_not_in_its_tooltip():
+    from generator.pattern_map import LABEL_MAX
+    long_title = "A " + "very " * 40 + "long title"
+    pages = [page_of(f"---\ntitle: {t}\ncategories: [C]\n---\nx\n", rel=f"p{i}.md")[0]
+             for i, t in enumerate([long_title, "Short"])]
+    drawn = layout(pages, {})
+    labels = {node.page.title: node.label for node in drawn.nodes}
+    assert labels["Short"] == "Short" and len(labels[long_title]) == LABEL_MAX and labels[long_title].endswith("…")
+    assert drawn.width < 1000          # room for the cut label, not for the 200-character title
