@@ -32,7 +32,6 @@ import hashlib
 import io
 import os
 import pickle
-import posixpath
 import secrets
 import sys
 from contextlib import contextmanager
@@ -141,15 +140,18 @@ def output_stats(output: Path, paths) -> dict[str, tuple[int, int]]:
 def folder_stats(output: Path, paths) -> dict[str, int]:
     """The modification time of every folder holding an output (the output folder itself
     too): a file added to one, or taken away, changes it."""
-    folders = {posixpath.dirname(rel) for rel in paths}
+    folders = {rel.rpartition("/")[0] for rel in paths} | {""}
     for rel in list(folders):
         while rel:
-            rel = posixpath.dirname(rel)
+            rel = rel.rpartition("/")[0]
+            if rel in folders:
+                break
             folders.add(rel)
     stats = {}
+    base = str(output) + os.sep
     for rel in folders:
         try:
-            stats[rel] = os.stat(output / rel).st_mtime_ns
+            stats[rel] = os.stat(base + rel if rel else output).st_mtime_ns
         except OSError:
             pass
     return stats
