@@ -327,7 +327,6 @@ def _link_text(children: list[Token], start: int) -> str:
 def _bracket_pairs(block: str) -> tuple[list[int], dict[int, int]]:
     """Every ``[`` of ``block`` that is closed, in order, and the ``]`` closing each; escaped
     brackets don't count. Kept for the few blocks last asked about: a block's links all ask."""
-    openings: list[int] = []
     closing: dict[int, int] = {}
     stack: list[int] = []
     pos, size = 0, len(block)
@@ -340,8 +339,7 @@ def _bracket_pairs(block: str) -> tuple[list[int], dict[int, int]]:
         elif char == "]" and stack:
             closing[stack.pop()] = pos
         pos += 1
-    openings = sorted(closing)
-    return openings, closing
+    return sorted(closing), closing
 
 
 def _opening_bracket(block: str, close: int) -> int:
@@ -373,7 +371,8 @@ def _find_by_text(block: str, cursor: int, text: str, image: bool, reference: bo
     wanted = _loosely(text)
     longest = 2 * len(text) + 100
     openings, closing = _bracket_pairs(block)
-    for opening in openings[bisect.bisect_left(openings, cursor + image):]:
+    first = cursor + 1 if image else cursor        # an image's "[" comes after its "!"
+    for opening in openings[bisect.bisect_left(openings, first):]:
         before = block[opening - 1] if opening else ""
         if (before == "!") != image or before == "]":
             continue
