@@ -101,7 +101,7 @@ def discover(config: SiteConfig) -> list[SourceFile]:
     for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):
         prefix = Path(folder).as_posix().rstrip("/") + "/"
         for rel in walk_files(config.root / folder, skip=(".", "_")):
-            if rel.endswith(".md"):
+            if rel.lower().endswith(".md"):
                 found.append(SourceFile(path=prefix + rel, kind=kind, rel=rel))
     found.sort(key=lambda s: s.path)
     return found

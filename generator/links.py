@@ -30,6 +30,7 @@ class UrlIndex:
     slugs: dict = field(default_factory=dict, hash=False)   # pattern slug -> Page
     base_path: str = "/"
     file_outputs: frozenset = frozenset()    # output URLs of the non-Markdown files
+    folders: dict = field(default_factory=dict, hash=False)  # source folder -> its index or README page
 
 
 @dataclass(frozen=True)
@@ -58,20 +59,25 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
         by_url.setdefault(page.url, page)
         if page.kind == PATTERN:
             slugs.setdefault(page.slug, page)
+    folders: dict[str, Page] = {}
+    for source, page in by_source.items():
+        folder, _, name = source.rpartition("/")
+        name = name.lower()
+        if name == "index.md":
+            folders[folder] = page
+        elif name == "readme.md":
+            folders.setdefault(folder, page)            # an index.md wins over a README
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
-                    file_outputs=frozenset(files.values()))
+                    file_outputs=frozenset(files.values()), folders=folders)
 
 
 def _page_for(path: str, index: UrlIndex) -> Page | None:
+    """The page of a source path, or of a folder: its index or README page, in any case."""
     page = index.by_source.get(path)
     if page is not None:
         return page
-    for name in ("index.md", "README.md"):
-        page = index.by_source.get(posixpath.join(path, name) if path else name)
-        if page is not None:
-            return page
-    return None
+    return index.folders.get(path)
 
 
 def resolve(href: str, page: Page, index: UrlIndex) -> Target:
@@ -94,6 +100,10 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
         return Target(PAGE, page, page.url, fragment_value, "")
 
     if path.startswith("/"):
+        # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".
+        if path.lower().endswith(".md") and path[1:] in index.by_source:
+            target = index.by_source[path[1:]]
+            return Target(PAGE, target, target.url, fragment_value, path)
         site_path = path[len(index.base_path):] if path.startswith(index.base_path) else path.lstrip("/")
         return _resolve_url(site_path, index, fragment_value, path)
 

@@ -31,8 +31,10 @@ from .urls import heading_id, slugify, unique_id
 PLACEHOLDER_OPEN = "\ue000"
 PLACEHOLDER_CLOSE = "\ue001"
 _PLACEHOLDER = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
-_HTML_LINK = re.compile(r"""\b(href|src)\s*=\s*(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
-_HTML_ID = re.compile(r"""\s(?:id|name)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
+_HTML_LINK = re.compile(r"""(?<![\w-])(href|src)\s*=\s*(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_HTML_TAG = re.compile(r"<([a-zA-Z][\w-]*)(\s[^>]*)?>")
+_HTML_ATTRIBUTE = re.compile(r"""(?<![\w-])(id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
+_HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _FORMATTER = HtmlFormatter(nowrap=True)
 _LINK_TOKENS = frozenset({"link_open", "image", "html_inline"})
 
@@ -192,16 +194,30 @@ def _known_name(text: str, names: dict[str, str]) -> str | None:
     return names.get(cleaned.lower())
 
 
-def _plain(children: list[Token] | None) -> str:
+def _plain(children: list[Token] | None, images: bool = True) -> str:
+    """The text of inline tokens; with ``images``, an image's alt text counts as text."""
     parts = []
     for child in children or []:
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append(" ")
-        elif child.type == "image":
+        elif child.type == "image" and images:
             parts.append(_plain(child.children))
     return "".join(parts)
+
+
+def ids_in_html(html: str) -> set[str]:
+    """The ids a link's ``#fragment`` can reach in a piece of HTML: every element's ``id``, and
+    the ``name`` of an ``<a>``; quoted or not; nothing inside a comment."""
+    found = set()
+    for tag in _HTML_TAG.finditer(_HTML_COMMENT.sub("", html)):
+        for attribute in _HTML_ATTRIBUTE.finditer(tag.group(2) or ""):
+            if attribute.group(1).lower() == "id" or tag.group(1).lower() == "a":
+                value = attribute.group(2) or attribute.group(3) or attribute.group(4)
+                if value:
+                    found.add(value)
+    return found
 
 
 def _marker(children: list[Token], names: dict[str, str]) -> tuple[str, str, list[Token]] | None:
@@ -479,8 +495,10 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
             current_map = token.map
         if kind == "heading_open":
             inline = tokens[index + 1]
-            text = _plain(inline.children).strip()
-            hid = unique_id(heading_id(text), used_ids)
+            # As GitHub: an image's alt text is not in the id, but the space after the image is.
+            written = _plain(inline.children, images=False)
+            text = written.strip()
+            hid = unique_id(heading_id(written), used_ids)
             token.attrSet("id", hid)
             level = int(token.tag[1])
             line = body_line + (token.map[0] if token.map else current_map[0])
@@ -536,7 +554,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                 pending_item = token
             elif kind == "html_block":
                 _collect_html(token, links, body_line + (token.map or current_map)[0])
-                html_ids.update(_HTML_ID.findall(token.content))
+                html_ids.update(ids_in_html(token.content))
         previous = token
 
     close_section()
@@ -544,7 +562,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     ids = {h.id for h in headings} | {v.id for v in variants} | html_ids
     if env.get("footnotes"):
         # The footnote plugin names its notes and references itself.
-        ids |= set(_HTML_ID.findall(html if render else _footnote_marks(md, tokens, env)))
+        ids |= ids_in_html(html if render else _footnote_marks(md, tokens, env))
     return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),
                     sections=tuple(sections), variants=tuple(variants), summary=summary, words=words)
 
@@ -591,17 +609,20 @@ def _collect_links(children: list[Token], links: list[Link], block_text: str, bl
             child.meta = dict(child.meta or {}, original=href)
         elif child.type == "html_inline":
             _collect_html(child, links, block_line, block_text, cursors, block_key)
-            html_ids.update(_HTML_ID.findall(child.content))
+            html_ids.update(ids_in_html(child.content))
         if child.children and child.type != "image":
             _collect_links(child.children, links, block_text, block_line, cursors, block_key, html_ids)
 
 
 def _collect_html(token: Token, links: list[Link], line: int, block_text: str | None = None,
                   cursors: dict[int, int] | None = None, block_key: int = 0) -> None:
-    """Record ``href``/``src`` targets in raw HTML and put placeholders in their place."""
+    """Record ``href``/``src`` targets in raw HTML and put placeholders in their place; a
+    commented-out link is no link."""
+    comments = [(found.start(), found.end()) for found in _HTML_COMMENT.finditer(token.content)]
+
     def replace(match: re.Match) -> str:
         value = match.group(3)
-        if value.startswith(PLACEHOLDER_OPEN):
+        if value.startswith(PLACEHOLDER_OPEN) or any(start <= match.start() < end for start, end in comments):
             return match.group(0)
         number = len(links)
         where, column = line + token.content.count("\n", 0, match.start()), None

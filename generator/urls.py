@@ -35,10 +35,19 @@ def same_name(name: str) -> str:
 
 
 def heading_id(text: str) -> str:
-    """A GitHub-style heading id: lower case, punctuation dropped, spaces to hyphens."""
-    lowered = text.strip().lower()
-    kept = _ID_DROP.sub("", lowered)
+    """A GitHub-style heading id of a heading's text as the page shows it (an image in it
+    leaves its space): lower case, punctuation dropped, spaces to hyphens. Letters,
+    digits, the marks that belong to letters (as in हिन्दी, or an accent stored on its own)
+    and "_" and "-" are kept."""
+    lowered = text.lower()
+    if lowered.isascii():
+        kept = _ID_DROP.sub("", lowered)
+    else:
+        kept = "".join(c for c in lowered if c.isalnum() or c in "_- " or unicodedata.category(c) in _WORD_EXTRA)
     return kept.replace(" ", "-")
+
+
+_WORD_EXTRA = frozenset({"Mn", "Mc", "Me", "Pc"})     # marks and connectors: word characters to GitHub
 
 
 def unique_id(base: str, used: dict[str, int]) -> str:
