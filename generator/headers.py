@@ -268,6 +268,29 @@ def _code_lines(lines: list[str]) -> list[bool]:
     return code
 
 
+def _comment_lines(lines: list[str]) -> list[bool]:
+    """Which lines are inside an HTML comment that spans lines (``<!--`` on one line, ``-->``
+    on a later one): a ``<meta>`` line there is commented out."""
+    inside = False
+    found = []
+    for line in lines:
+        starts = inside
+        position = 0
+        while True:
+            if inside:
+                end = line.find("-->", position)
+                if end == -1:
+                    break
+                inside, position = False, end + 3
+            else:
+                start = line.find("<!--", position)
+                if start == -1:
+                    break
+                inside, position = True, start + 4
+        found.append(starts or inside)
+    return found
+
+
 def _meta_tag(line: str) -> tuple[str, str] | None:
     """The name and (HTML-decoded) value of a ``<meta name=... value=...>`` line."""
     match = _META.match(line) or _META_REVERSED.match(line)
@@ -283,8 +306,9 @@ def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], di
     if not any(_META_START.search(line) for line in body_lines if "<" in line):
         return body_lines, meta, meta_lines
     result = []
-    for offset, (line, is_code) in enumerate(zip(body_lines, _code_lines(body_lines))):
-        tag = None if is_code or "<meta" not in line.lower() else _meta_tag(line)
+    hidden = [code or comment for code, comment in zip(_code_lines(body_lines), _comment_lines(body_lines))]
+    for offset, (line, is_hidden) in enumerate(zip(body_lines, hidden)):
+        tag = None if is_hidden or "<meta" not in line.lower() else _meta_tag(line)
         if tag is None:
             result.append(line)
             continue

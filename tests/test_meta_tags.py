@@ -224,3 +224,11 @@ def test_import_refuses_unclosed_two_line_header(site, tmp_path):
     result = run_cli("import", "jbake", str(src), "--root", str(root))
     assert result.code == 1
     assert "short.md: line 1: JBake header is never closed" in result.out
+
+
+def test_meta_in_a_comment_that_spans_lines_is_commented_out():
+    body = ("# T\n\n<!--\n<meta name=\"title\" value=\"Hidden\">\n-->\n<meta name=\"maintainedBy\" value=\"ops\">\n"
+            "<!-- a note --> text\n<meta name=\"owner\" value=\"x\">\n<!-- open\nstill open -->\n")
+    header = split_header(body, "h.md")
+    assert header.meta == {"maintainedBy": "ops", "owner": "x"}
+    assert '<meta name="title" value="Hidden">' in header.body
