@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from . import __version__
-from .config import ConfigError, SiteConfig, load_config
-from .diagnostics import Diagnostic, exit_code, render, sort_diagnostics
+from .config import ConfigError, SiteConfig, check_content_exists, load_config
+from .diagnostics import Diagnostic, exit_code, make, render, sort_diagnostics
 
 FORMATS = ("text", "json", "github")
 
@@ -73,9 +73,14 @@ def _config(args: argparse.Namespace, console: Console) -> SiteConfig | None:
     root = Path(getattr(args, "root", None) or ".")
     try:
         config = load_config(root)
+        if args.command in ("build", "check", "serve", "report"):
+            check_content_exists(config)
     except ConfigError as exc:
         location = exc.path + (f":{exc.line}" if exc.line else "")
         print(f"{location}: error[config-invalid]: {exc.message}", file=sys.stderr)
+        fmt = getattr(args, "format", "text")
+        if fmt in ("json", "github"):        # machine-readable output stays readable
+            console.report([make(exc.path, exc.line, None, "config-invalid", exc.message)], fmt, 0)
         return None
     out = getattr(args, "out", None)
     if out:

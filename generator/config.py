@@ -6,6 +6,7 @@ value of the wrong type raises ``ConfigError`` naming the key and its line.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tomllib
 from dataclasses import dataclass
@@ -217,6 +218,10 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
             pairs = []
             for name, description in checked.items():
                 if isinstance(description, dict):
+                    unknown = sorted(set(description) - {"description"})
+                    if unknown:
+                        raise ConfigError(f"unknown key '{unknown[0]}' in 'categories.{name}' (the only key is "
+                                          "'description')", source, _key_line(text, f"categories.{name}"))
                     description = description.get("description", "")
                 if not isinstance(description, str):
                     raise ConfigError(f"'categories.{name}' must be a string (the category's description)",
@@ -237,9 +242,58 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
             raise ConfigError(f"'theme' must be a folder name, not {checked!r}", source, _key_line(text, key))
         elif kind == _INT and checked < 1:
             raise ConfigError(f"'{key}' must be at least 1", source, _key_line(text, key))
+        elif kind == _NUM and not (0 < checked < float("inf")):
+            raise ConfigError(f"'{key}' must be a number of seconds above 0, not {value!r}", source,
+                              _key_line(text, key))
+        elif kind == _STRLIST and key != "linkcheck.ignore" and any(not item.strip() for item in checked):
+            raise ConfigError(f"'{key}' has an empty name in it", source, _key_line(text, key))
         values[attr] = checked
 
-    return SiteConfig(root=root, **values)
+    config = SiteConfig(root=root, **values)
+    _check_folders(config, text, source)
+    return config
+
+
+def _check_folders(config: SiteConfig, text: str, source: str) -> None:
+    """The content and static folders must be distinct folders inside the site."""
+    folders = {"content.patterns": config.patterns_dir, "content.handbook": config.handbook_dir,
+               "content.static": config.static_dir}
+    normal = {}
+    for key, folder in folders.items():
+        clean = posixpath.normpath(folder.replace("\\", "/")) if folder.strip() else "."
+        if clean in (".", "") or clean.startswith(("/", "../")) or clean == ".." or re.match(r"^[A-Za-z]:", clean):
+            raise ConfigError(f"'{key}' must name a folder inside the site, not {folder!r}", source,
+                              _key_line(text, key))
+        normal[key] = clean
+    keys = list(normal)
+    for i, first in enumerate(keys):
+        for second in keys[i + 1:]:
+            a, b = normal[first], normal[second]
+            if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
+                raise ConfigError(f"'{first}' ({folders[first]!r}) and '{second}' ({folders[second]!r}) "
+                                  "overlap: each must be a folder of its own", source,
+                                  _key_line(text, second) or _key_line(text, first))
+
+
+def check_content_exists(config: SiteConfig) -> None:
+    """For the commands that read the content: a content folder named in site.toml must exist,
+    and at least one content folder must (else this is not a site root)."""
+    text = ""
+    path = config.root / "site.toml"
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        pass
+    defaults = SiteConfig(root=config.root)
+    for key, folder, default in (("content.patterns", config.patterns_dir, defaults.patterns_dir),
+                                 ("content.handbook", config.handbook_dir, defaults.handbook_dir)):
+        if folder != default and not (config.root / folder).is_dir():
+            raise ConfigError(f"'{key}' names the folder {folder!r}, which does not exist in {config.root}",
+                              "site.toml", _key_line(text, key))
+    if not (config.root / config.patterns_dir).is_dir() and not (config.root / config.handbook_dir).is_dir():
+        where = "site.toml" if path.exists() else str(config.root)
+        raise ConfigError(f"no content here: neither '{config.patterns_dir}' nor '{config.handbook_dir}' exists in "
+                          f"{config.root}; run from the site's root folder or pass --root", where)
 
 
 def load_config(root: Path) -> SiteConfig:

@@ -187,6 +187,37 @@ def test_config_errors_exit_2_naming_the_key(site, tmp_path):
     assert run_cli("check", "--bogus-option").code == 2
 
 
+@pytest.mark.parametrize("toml,key,line", [
+    ('[content]\npatterns = "content/typo"\n', "'content.patterns'", 3),
+    ('[content]\npatterns = "content"\n', "overlap", 3),
+    ('[content]\nhandbook = "content/patterns"\n', "overlap", 3),
+    ('[content]\nstatic = "content/handbook/img"\n', "overlap", 3),
+    ('[content]\npatterns = ""\n', "inside the site", 3),
+    ('[content]\nhandbook = "../elsewhere"\n', "inside the site", 3),
+    ('[linkcheck]\ntimeout = -1\n', "above 0", 3),
+    ('[linkcheck]\ntimeout = nan\n', "above 0", 3),
+    ('[validate]\nrequired_sections = ["", "Problem"]\n', "empty name", 3),
+    ('[categories.Code]\ndescripton = "x"\n', "'descripton'", 2),
+])
+def test_config_mistakes_that_used_to_pass_are_errors_with_their_line(site, toml, key, line):
+    root = site({**GOOD, "site.toml": 'title = "x"\n' + toml})
+    result = run_cli("check", "--root", str(root))
+    assert result.code == 2 and key in result.err and f"site.toml:{line}:" in result.err, result.err
+    result = run_cli("check", "--root", str(root), "--format", "json")
+    assert result.code == 2 and result.json()["diagnostics"][0]["code"] == "config-invalid"
+    result = run_cli("check", "--root", str(root), "--format", "github")
+    assert result.code == 2 and result.out.startswith(f"::error file=site.toml,line={line}")
+
+
+def test_a_folder_that_is_not_a_site_root_is_refused(site):
+    root = site(GOOD)
+    for folder in (root / "content/patterns", root / "content"):
+        for command in ("check", "build"):
+            result = run_cli(command, "--root", str(folder))
+            assert result.code == 2 and "no content here" in result.err, (folder, command, result.err)
+    assert not (root / "content/patterns/build").exists() and not (root / "content/build").exists()
+
+
 def test_failed_build_leaves_previous_output_untouched(site):
     root = site(GOOD)
     assert run_cli("build", "--root", str(root), "--no-search").code == 0
