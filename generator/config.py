@@ -139,9 +139,17 @@ _TABLES = {key.split(".")[0] for key in SCHEMA if "." in key}
 
 
 def _key_line(text: str, key: str) -> int | None:
-    """Best-effort line of a key in the TOML source, for error messages."""
+    """Best-effort line of a key in the TOML source, for error messages: the key's own line,
+    else (a key inside an inline table or a dotted key) the line of the key holding it."""
+    found = _own_line(text, key)
+    if found is None and "." in key:
+        return _key_line(text, key.rsplit(".", 1)[0])
+    return found
+
+
+def _own_line(text: str, key: str) -> int | None:
     leaf = key.split(".")[-1]
-    table = key.split(".")[0] if "." in key else None
+    table = key.rsplit(".", 1)[0] if "." in key else None
     current = None
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.strip()
@@ -153,6 +161,8 @@ def _key_line(text: str, key: str) -> int | None:
             continue
         if re.match(rf'^"?{re.escape(leaf)}"?\s*=', stripped) and (current == table or
                                                                    (table is None and current is None)):
+            return number
+        if current is None and re.match(rf"^{re.escape(key)}\s*=", stripped):     # a dotted key: content.x = 1
             return number
     return None
 
@@ -238,6 +248,11 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
         elif key == "handbook.nav" and checked not in HANDBOOK_NAV_MODES:
             raise ConfigError(f"'handbook.nav' must be one of {', '.join(HANDBOOK_NAV_MODES)}, not {checked!r}",
                               source, _key_line(text, key))
+        elif key == "base_url" and not re.match(r"^(https?://[^/\s]+)?/", checked + ("/" if "://" in checked else "")):
+            raise ConfigError(f"'base_url' must be a full URL (https://example.org/docs/) or a path starting "
+                              f"with '/', not {checked!r}", source, _key_line(text, key))
+        elif key == "repo_branch" and not checked.strip():
+            raise ConfigError("'repo_branch' must name a branch", source, _key_line(text, key))
         elif key == "theme" and not re.fullmatch(r"[A-Za-z0-9_.-]+", checked):
             raise ConfigError(f"'theme' must be a folder name, not {checked!r}", source, _key_line(text, key))
         elif kind == _INT and checked < 1:
@@ -272,7 +287,7 @@ def _check_folders(config: SiteConfig, text: str, source: str) -> None:
             if a == b or a.startswith(b + "/") or b.startswith(a + "/"):
                 raise ConfigError(f"'{first}' ({folders[first]!r}) and '{second}' ({folders[second]!r}) "
                                   "overlap: each must be a folder of its own", source,
-                                  _key_line(text, second) or _key_line(text, first))
+                                  _own_line(text, second) or _key_line(text, first))
 
 
 def check_content_exists(config: SiteConfig) -> None:

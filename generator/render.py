@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Callable, Collection
 
 import traceback
+from urllib.parse import quote
 
 import jinja2
 from markupsafe import Markup
@@ -116,11 +117,15 @@ def _hrefs(page: Page, rendered: Rendered, targets: tuple[Target, ...]) -> list[
 
 
 def edit_url(config: SiteConfig, page: Page) -> str | None:
+    """The "Edit this page" link: a repository URL (a clone URL's ``.git`` dropped), the branch
+    and the page's path, percent-encoded where a URL needs it."""
     if not config.repo_url:
         return None
+    path = quote(page.source, safe="/")
     if "{path}" in config.repo_url:
-        return config.repo_url.replace("{path}", page.source)
-    return f"{config.repo_url.rstrip('/')}/edit/{config.repo_branch}/{page.source}"
+        return config.repo_url.replace("{path}", path)
+    repo = config.repo_url.rstrip("/").removesuffix(".git")
+    return f"{repo}/edit/{quote(config.repo_branch, safe='/')}/{path}"
 
 
 def breadcrumbs(nav: NavNode, url: str) -> list[NavNode]:

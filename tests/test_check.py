@@ -198,6 +198,11 @@ def test_config_errors_exit_2_naming_the_key(site, tmp_path):
     ('[linkcheck]\ntimeout = nan\n', "above 0", 3),
     ('[validate]\nrequired_sections = ["", "Problem"]\n', "empty name", 3),
     ('[categories.Code]\ndescripton = "x"\n', "'descripton'", 2),
+    ('base_url = "example.org/devrel/"\n', "'base_url' must be a full URL", 2),
+    ('repo_branch = ""\n', "'repo_branch'", 2),
+    ('[validate.severity]\nowner-missing = "warn"\n', "'validate.severity.owner-missing'", 3),
+    ('[validate]\nseverity = { owner-missing = "bogus" }\n', "'validate.severity.owner-missing'", 3),
+    ('content.patterns = 5\n', "'content.patterns'", 2),
 ])
 def test_config_mistakes_that_used_to_pass_are_errors_with_their_line(site, toml, key, line):
     root = site({**GOOD, "site.toml": 'title = "x"\n' + toml})

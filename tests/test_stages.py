@@ -376,3 +376,12 @@ def test_long_titles_are_cut_on_the_map_but_not_in_its_tooltip():
     labels = {node.page.title: node.label for node in drawn.nodes}
     assert labels["Short"] == "Short" and len(labels[long_title]) == LABEL_MAX and labels[long_title].endswith("…")
     assert drawn.width < 1000          # room for the cut label, not for the 200-character title
+
+
+def test_edit_links_drop_a_clone_urls_git_and_encode_branch_and_path():
+    from generator.render import edit_url
+    page, _ = page_of("---\ntitle: T\n---\nx\n", rel="my page.md")
+    config = SiteConfig(root=Path("."), repo_url="https://github.com/org/repo.git", repo_branch="feature/a b")
+    assert edit_url(config, page) == "https://github.com/org/repo/edit/feature/a%20b/content/patterns/my%20page.md"
+    config = SiteConfig(root=Path("."), repo_url="https://git.example.org/x/-/edit/main/{path}")
+    assert edit_url(config, page) == "https://git.example.org/x/-/edit/main/content/patterns/my%20page.md"
