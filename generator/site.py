@@ -112,19 +112,24 @@ class Site:
         return {c.slug: c for c in self.categories}
 
     def tag(self, name: str) -> Taxon | None:
-        return self._tags_by_slug.get(slugify(name) or "tag")
+        return self._tags_by_slug.get(taxon_slug(name, "tags"))
 
     def category(self, name: str) -> Taxon | None:
-        return self._categories_by_slug.get(slugify(name) or "category")
+        return self._categories_by_slug.get(taxon_slug(name, "categories"))
+
+
+def taxon_slug(name: str, kind: str) -> str:
+    """The slug of a tag (``kind`` "tags") or category ("categories") page: ``tags/<slug>/``."""
+    return slugify(name) or ("tag" if kind == "tags" else "category")
 
 
 def taxonomy_urls(pages: list[Page]) -> set[str]:
     urls = set()
     for page in pages:
         for tag in page.tags:
-            urls.add(f"tags/{slugify(tag) or 'tag'}/")
+            urls.add(f"tags/{taxon_slug(tag, 'tags')}/")
         for category in page.categories:
-            urls.add(f"categories/{slugify(category) or 'category'}/")
+            urls.add(f"categories/{taxon_slug(category, 'categories')}/")
     return urls
 
 
@@ -141,7 +146,7 @@ def _taxa(pages: tuple[Page, ...], attr: str, prefix: str, descriptions: Mapping
         for name in getattr(page, attr):
             slug = slugs.get(name)
             if slug is None:
-                slug = slugs[name] = slugify(name) or ("tag" if prefix == "tags" else "category")
+                slug = slugs[name] = taxon_slug(name, prefix)
             group = groups[slug]
             if not group or group[-1] is not page:      # C++ and C# on one page: listed once
                 group.append(page)

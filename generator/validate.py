@@ -10,7 +10,8 @@ from .content import HANDBOOK, PATTERN, Page
 from .diagnostics import Diagnostic, make
 from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_page
 from .markdown import Rendered
-from .urls import same_name, slugify
+from .site import taxon_slug
+from .urls import same_name
 
 _ALWAYS_FINE_FRAGMENTS = {"", "top"}
 
@@ -122,18 +123,18 @@ def check_taxonomies(pages: Iterable[Page]) -> list[Diagnostic]:
     """Two differently spelled tags (or categories) must not fall on the same page through
     their slug: ``C++`` and ``C#`` would both be ``tags/c/``, silently merged."""
     found = []
-    for attr, noun, prefix, fallback in (("tags", "tag", "tags", "tag"),
-                                         ("categories", "category", "categories", "category")):
+    ordered = sorted(pages, key=lambda p: p.source)
+    for attr, noun in (("tags", "tag"), ("categories", "category")):
         first: dict[str, str] = {}          # slug -> the first name seen
         reported: set[tuple[str, str]] = set()
-        for page in sorted(pages, key=lambda p: p.source):
+        for page in ordered:
             for name in getattr(page, attr):
-                slug = slugify(name) or fallback
+                slug = taxon_slug(name, attr)
                 seen = first.setdefault(slug, name)
                 if same_name(seen) != same_name(name) and (slug, same_name(name)) not in reported:
                     reported.add((slug, same_name(name)))
                     found.append(make(page.source, page.line_of(attr) or 1, None, "taxonomy-collision",
-                                      f"{noun} '{name}' and {noun} '{seen}' would share the page /{prefix}/{slug}/",
+                                      f"{noun} '{name}' and {noun} '{seen}' would share the page /{attr}/{slug}/",
                                       f"spell them alike if they are one {noun}, or rename one"))
     return found
 
