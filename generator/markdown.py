@@ -18,6 +18,10 @@ from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+try:                            # the paragraph rule's own trim (markdown-it-py 4); before it, str.strip
+    from markdown_it.common.utils import mdTrim as _md_trim
+except ImportError:             # pragma: no cover
+    _md_trim = str.strip
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as pygments_highlight
@@ -125,7 +129,58 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if set(md.inline.ruler.get_active_rules()) <= _INLINE_RULES_KNOWN \
             and set(md.inline.ruler2.get_active_rules()) <= _INLINE_AFTER_RULES_KNOWN:
         md.core.ruler.at("inline", _inline_with_plain_text_shortcut)
+        md.inline.ruler.before("link", "plain_link", _plain_link)
+    if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
+        md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
+    md.core.ruler.at("normalize", _normalize)
     return md
+
+
+def _normalize(state) -> None:
+    """markdown-it's first stage: line endings become "\\n" and NUL characters U+FFFD;
+    text that has neither (nearly all of it) is left as it is without a pass over it."""
+    text = state.src
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    state.src = text
+
+
+# The block rules this parser has. None of them starts a block with a letter, and none but
+# a paragraph goes on over a line that starts with one (a table's delimiter row, a setext
+# underline and everything that can interrupt a paragraph start with a mark, a digit or a
+# space). So at the top level, lines that each start with a letter, up to a blank line, are
+# one paragraph: ``_plain_paragraph`` makes its tokens without trying every rule on every line.
+_BLOCK_RULES_KNOWN = frozenset({"table", "code", "fence", "blockquote", "hr", "list", "footnote_def", "reference",
+                                "html_block", "heading", "lheading", "paragraph"})
+
+
+def _plain_paragraph(state, start: int, end: int, silent: bool) -> bool:
+    if silent or state.parentType != "root" or state.blkIndent != 0:
+        return False
+    src, marks, shifts, counts, ends = state.src, state.bMarks, state.tShift, state.sCount, state.eMarks
+    if counts[start] > 3 or not src[marks[start] + shifts[start]].isalpha():
+        return False
+    last = state.lineMax
+    line = start + 1
+    while line < last:
+        first = marks[line] + shifts[line]
+        if first >= ends[line]:
+            break                                   # a blank line ends the paragraph
+        if counts[line] <= 3 and not src[first].isalpha():
+            return False                            # anything else: the rules decide
+        line += 1
+    content = _md_trim(state.getLines(start, line, 0, False))
+    state.line = line
+    token = state.push("paragraph_open", "p", 1)
+    token.map = [start, line]
+    token = state.push("inline", "", 0)
+    token.content = content
+    token.map = [start, line]
+    token.children = []
+    state.push("paragraph_close", "p", -1)
+    return True
 
 
 # The inline rules this parser has, and the characters that can start anything but plain text
@@ -150,6 +205,30 @@ def _inline_with_plain_text_shortcut(state) -> None:
                 token.children.extend(_plain_text_tokens(token.content))
             else:
                 md.inline.parse(token.content, md, state.env, token.children)
+
+
+# An inline link whose text has no character any inline rule acts on, and whose target has
+# no space, parenthesis, escape, entity or angle bracket: ``[text](target)``. Its tokens are
+# the link rule's, made without walking the text one character at a time to find the "]".
+_PLAIN_LINK = re.compile(r"\[([^\[\]\\`*_~!<&^\n]+)\]\(([^\s()\\&<>\x00-\x1f\x7f]+)\)")
+
+
+def _plain_link(state, silent: bool) -> bool:
+    if silent:
+        return False
+    found = _PLAIN_LINK.match(state.src, state.pos, state.posMax)
+    if found is None:
+        return False
+    md = state.md
+    href = md.normalizeLink(found.group(2))
+    if not md.validateLink(href):
+        return False
+    token = state.push("link_open", "a", 1)
+    token.attrs = {"href": href}
+    state.pending += found.group(1)
+    state.push("link_close", "a", -1)
+    state.pos = found.end()
+    return True
 
 
 def _plain_text_tokens(text: str) -> list[Token]:

@@ -178,6 +178,7 @@ def _without_shortcut(config: SiteConfig):
     from markdown_it.rules_core.inline import inline
     md = make_parser(config)
     md.core.ruler.at("inline", inline)
+    md.inline.ruler.disable("plain_link")
     return md
 
 
@@ -194,3 +195,66 @@ def test_the_plain_text_shortcut_makes_the_tokens_the_inline_parser_makes(parts,
     text = "".join(parts)
     assert fast.parse(text) == slow.parse(text)
     assert fast.render(text) == slow.render(text)
+
+
+def _with_markdown_it_block_rules(config: SiteConfig):
+    """The parser with markdown-it's own first stage and without the plain-paragraph rule."""
+    from markdown_it.rules_core.normalize import normalize
+    md = make_parser(config)
+    md.block.ruler.disable("plain_paragraph")
+    md.core.ruler.at("normalize", normalize)
+    return md
+
+
+# Lines that start with a letter after up to 5 spaces or a tab, beside lines that start with
+# every kind of block mark, and the line ends and characters the first stage rewrites.
+block_starts = st.sampled_from(["", " ", "  ", "   ", "    ", "     ", "\t", " \t"])
+block_marks = st.sampled_from(["", "Word", "é", "日本", "x|y", "a | b", "- ", "* ", "+ ", "1. ", "1) ", "2. ", "# ", "###### ",
+                               "> ", "```", "~~~", "***", "---", "___", "===", "--", "|---|", "| a |", ":--", "<div>",
+                               "<!-- c -->", "<a href=\"x\">", "[r]: /u", "[^1]: n", "[a](b)", "\\", "&amp;", "\u00a0"])
+block_line = st.tuples(block_starts, block_marks, st.sampled_from(["", "text", " end  ", "|", " \t"])).map("".join)
+
+
+@given(st.lists(block_line, max_size=14), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+@settings(max_examples=600, deadline=None)
+def test_the_plain_paragraph_rule_makes_the_tokens_the_block_rules_make(lines, newline, nul):
+    config = SiteConfig(root=Path("."))
+    fast, slow = make_parser(config), _with_markdown_it_block_rules(config)
+    text = newline.join(lines) + ("\0 x" if nul else "")
+    assert fast.parse(text) == slow.parse(text)
+    assert fast.render(text) == slow.render(text)
+    for pattern in (True, False):
+        assert parse(fast, text, 1, pattern=pattern) == parse(slow, text, 1, pattern=pattern)
+
+
+@st.composite
+def _with_one_of(draw, safe: list[str], risky: list[str]) -> str:
+    """Text of ``safe`` pieces, with at most one ``risky`` piece somewhere in it."""
+    pieces = draw(st.lists(st.sampled_from(safe), max_size=6))
+    if draw(st.booleans()):
+        pieces.insert(draw(st.integers(0, len(pieces))), draw(st.sampled_from(risky)))
+    return "".join(pieces)
+
+
+link_labels = _with_one_of(list("ab Z1é-:.,'\"()#$%@{}=+|/"),
+                           ["[", "]", "\\", "\\.", "\\]", "`", "*", "_", "~", "!", "<", "&", "^", "\n", "&amp;",
+                            "**x**", "[b](c)", "<b>", "`]`"])
+link_targets = _with_one_of(list("ab/.#?=%-_~:1*!") + ["é", "%zz", "x.md", "javascript:", "data:"],
+                            [" ", "(", ")", "\\", "\\)", "&", "&amp;", "<", ">", "\t", "\x01", " \"t\"", "()"])
+inline_links = st.tuples(st.sampled_from(["", "!", "[", "*", "`", "\\", "x "]), link_labels, link_targets,
+                         st.sampled_from(["", ")", "]", "*", "`", " y"])
+                         ).map(lambda p: f"{p[0]}[{p[1]}]({p[2]}){p[3]}")
+
+
+@given(st.lists(st.one_of(inline_links, plain_text, st.sampled_from(["[r]", "[r]: /ref", "\n\n", "[^1]: n"])),
+                max_size=6), st.booleans())
+@settings(max_examples=600, deadline=None)
+def test_the_plain_link_rule_makes_the_tokens_the_link_rule_makes(parts, typographer):
+    config = SiteConfig(root=Path("."), typographer=typographer)
+    fast = make_parser(config)
+    slow = make_parser(config)
+    slow.inline.ruler.disable("plain_link")
+    text = "".join(parts)
+    assert fast.parse(text) == slow.parse(text)
+    assert fast.render(text) == slow.render(text)
+    assert parse(fast, text, 1, pattern=True) == parse(slow, text, 1, pattern=True)

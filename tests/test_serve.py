@@ -103,6 +103,16 @@ class Served:
                 return self
         raise AssertionError(f"server did not start: {''.join(self.err)}")
 
+    def logged(self, pattern: str, timeout: float = 30) -> bool:
+        """Whether the server writes a line matching ``pattern`` within ``timeout`` seconds (a
+        line is written after the event it reports is sent, so it may come a moment later)."""
+        deadline = time.monotonic() + timeout
+        while not any(re.search(pattern, line) for line in list(self.err)):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     @property
     def port(self) -> int:
         return int(self.url.rsplit(":", 1)[1].rstrip("/"))
@@ -221,8 +231,7 @@ def test_edit_is_served_after_the_reload_event(served, tmp_path):
         code, _, body = server.get("/patterns/alpha/")
         assert code == 200 and "A freshly edited solution." in body
         assert "The solution of Alpha." not in body
-        assert any(re.search(r"\d\d:\d\d:\d\d content/patterns/alpha\.md changed: \d+ pages? re-rendered in \d+ ms",
-                             line) for line in server.err)
+        assert server.logged(r"\d\d:\d\d:\d\d content/patterns/alpha\.md changed: \d+ pages? re-rendered in \d+ ms")
     finally:
         events.close()
     assert server.stop() == 0
