@@ -538,7 +538,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     names = _name_table(tuple(section_names))
     env: dict = {}
     tokens = md.parse(body, env)
-    if pattern:
+    if pattern and ("**" in body or "__" in body):      # a legacy marker is strong text
         tokens = _legacy_sections(tokens, names)
     source_lines = body.split("\n")
 

@@ -128,17 +128,18 @@ def edit_url(config: SiteConfig, page: Page) -> str | None:
     return f"{repo}/edit/{quote(config.repo_branch, safe='/')}/{path}"
 
 
-def breadcrumbs(nav: NavNode, url: str) -> list[NavNode]:
-    trail: list[NavNode] = []
-
-    def walk(node: NavNode, path: list[NavNode]) -> bool:
-        if node.url == url:
-            trail.extend(path + [node])
-            return True
-        return any(walk(child, path + [node]) for child in node.children)
-
-    walk(nav, [])
-    return trail
+def breadcrumbs(nav: NavNode) -> dict[str, tuple[NavNode, ...]]:
+    """The way from the top of the navigation to each page in it, by the page's URL (the first
+    entry for a URL that appears twice), found in one walk over the tree."""
+    trails: dict[str, tuple[NavNode, ...]] = {}
+    stack: list[tuple[NavNode, tuple[NavNode, ...]]] = [(nav, ())]
+    while stack:
+        node, above = stack.pop()
+        trail = above + (node,)
+        if node.url is not None:
+            trails.setdefault(node.url, trail)
+        stack.extend((child, trail) for child in reversed(node.children))
+    return trails
 
 
 class Renderer:
@@ -171,6 +172,10 @@ class Renderer:
             self._nav_cache[key] = html
         current = escape(relative_url(vantage, url), quote=True)
         return Markup(html.replace(f'<a href="{current}">', f'<a href="{current}" aria-current="page">', 1))
+
+    @functools.cached_property
+    def trails(self) -> dict[str, tuple[NavNode, ...]]:
+        return breadcrumbs(self.site.nav)
 
     @functools.cached_property
     def pruned_nav(self) -> bool:
@@ -239,7 +244,7 @@ class Renderer:
         content, title_id = _without_title_heading(self.body(page), rendered, page.title)
         return self._render("handbook.html", self._context(
             page.url, page.title, page=page, content=content, toc=toc, title_id=title_id,
-            nav=self.site.nav, nav_html=self.nav_html(page.url, page), trail=breadcrumbs(self.site.nav, page.url),
+            nav=self.site.nav, nav_html=self.nav_html(page.url, page), trail=list(self.trails.get(page.url, ())),
             backlinks=self.site.backlinks.get(page.source, ()),
             tags=[self.site.tag(t) for t in page.tags],
             edit_url=edit_url(self.config, page), updated=self.site.updated.get(page.source),

@@ -45,9 +45,6 @@ class NavNode:
     order: int | None = None
     collapsed: bool = False         # a folder shown without its entries (see ``prune``)
 
-    def contains(self, url: str) -> bool:
-        return self.url == url or any(child.contains(url) for child in self.children)
-
     def first_url(self) -> str | None:
         """This entry's URL, or the first one found below it."""
         if self.url is not None:
