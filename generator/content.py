@@ -22,6 +22,7 @@ from .urls import same_name, slugify
 
 PATTERN = "pattern"
 HANDBOOK = "handbook"
+FRONTMATTER = ("yaml", "toml")      # header styles of modern pages (no legacy category line)
 
 _LEGACY_CATEGORIES = re.compile(r"^\s*([*_])(?!\1)([^*_].*?)\1\s*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -255,7 +256,7 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
             invalid("categories", "'categories' must be a list or a comma-separated string")
         else:
             categories = parsed
-    elif source.kind == PATTERN and header.style != "yaml":
+    elif source.kind == PATTERN and header.style not in FRONTMATTER:
         # Legacy catalogs: the first body line, in italics, names the categories.
         body_lines = body.split("\n")
         for index, line in enumerate(body_lines):
@@ -279,14 +280,15 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
             aliases = parsed
 
     order = None
-    if "order" in fields and fields["order"] is not None:
-        raw = fields["order"]
+    order_key = "order" if "order" in fields else "weight"      # Hugo and Zola call it weight
+    if fields.get(order_key) is not None:
+        raw = fields[order_key]
         if isinstance(raw, int) and not isinstance(raw, bool):
             order = raw
         elif isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
             order = int(raw.strip())
         else:
-            invalid("order", f"'order' must be a whole number, not {raw!r}")
+            invalid(order_key, f"'{order_key}' must be a whole number, not {raw!r}")
 
     owner = None
     for key in ("maintainedBy", "maintained_by", "owner"):
@@ -305,7 +307,7 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
         tags=_distinct(tags), categories=_distinct(categories),
         description=description, status=status, aliases=tuple(aliases), owner=owner,
         order=order, fields=fields, field_lines=lines,
-        header_ok=not (header.style == "yaml" and header.diagnostics),
+        header_ok=not (header.style in FRONTMATTER and header.diagnostics),
         digest=digest, title_given=title_given,
     )
     return page, diagnostics

@@ -1,4 +1,4 @@
-"""Page headers: YAML frontmatter, JBake ``key=value`` blocks and ``<meta>`` tags.
+"""Page headers: YAML or TOML frontmatter, JBake ``key=value`` blocks and ``<meta>`` tags.
 
 ``split_header`` detects the style per file and returns the fields, the line of
 each field, and the body with its first line number in the original file. It
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import tomllib
 from dataclasses import dataclass, field
 
 import yaml
@@ -18,6 +19,13 @@ from .diagnostics import Diagnostic, make
 
 _YAML_OPEN = re.compile(r"^---\s*$")
 _YAML_CLOSE = re.compile(r"^(---|\.\.\.)\s*$")
+_TOML_FENCE = re.compile(r"^\+\+\+\s*$")
+_TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
+_TOML_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*\]\s*(#.*)?$")
+_TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
+# Zola keeps a page's tags and categories in a [taxonomies] table; they are read from there
+# when the top level has none.
+_TAXONOMY_KEYS = ("tags", "categories")
 _JBAKE_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*=(.*)$")
 _JBAKE_CLOSE = re.compile(r"^~{6,}\s*$")
 _YAML_KEY = re.compile(r"^([^\s#:'\"][^:]*?|'[^']*'|\"[^\"]*\")\s*:(\s|$)")
@@ -58,7 +66,7 @@ _Loader.yaml_implicit_resolvers = {
 
 @dataclass(frozen=True)
 class Header:
-    style: str                      # "yaml", "jbake" or "none"
+    style: str                      # "yaml", "toml", "jbake" or "none"
     fields: dict = field(hash=False)
     field_lines: dict = field(hash=False)   # key -> 1-based line in the file
     meta: dict = field(hash=False)          # <meta name value> tags
@@ -319,6 +327,50 @@ def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], di
     return result, meta, meta_lines
 
 
+def _toml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
+    """Parse ``+++`` frontmatter (as Hugo and Zola write it); returns fields, key lines and
+    the index of the body's first line."""
+    for index in range(1, len(lines)):
+        if _TOML_FENCE.match(lines[index]):
+            break
+    else:
+        return {}, {}, len(lines), [make(path, 1, 1, "frontmatter-invalid",
+                                         "frontmatter opened with '+++' is never closed",
+                                         "end the header with a line of '+++'")]
+    try:
+        data = tomllib.loads("\n".join(lines[1:index]))
+    except tomllib.TOMLDecodeError as exc:
+        where = _TOML_WHERE.search(str(exc))
+        line, column = (int(where.group(1)) + 1, int(where.group(2))) if where else (1, None)
+        if line > max(index, 2):      # found only at the end of the header: point at its last line
+            line, column = max(index, 2), None
+        problem = _TOML_WHERE.sub("", str(exc)).strip() or "invalid TOML"
+        return {}, {}, index + 1, [make(path, line, column, "frontmatter-invalid",
+                                        f"cannot parse TOML frontmatter: {problem}")]
+    key_lines: dict = {}
+    table = ""
+    for number, line in enumerate(lines[1:index], start=2):
+        opened = _TOML_TABLE.match(line)
+        if opened:
+            table = opened.group(1).strip("'\"")
+            continue
+        if line.lstrip().startswith("[["):
+            table = "\0"                 # an array of tables: none of its keys is a field
+            continue
+        match = _TOML_KEY.match(line)
+        if match:
+            key = match.group(1).strip("'\"")
+            if not table or (table == "taxonomies" and key in _TAXONOMY_KEYS and key not in data):
+                key_lines.setdefault(key, number)
+    fields = dict(data)
+    taxonomies = data.get("taxonomies")
+    if isinstance(taxonomies, dict):
+        for key in _TAXONOMY_KEYS:
+            if key not in fields and key in taxonomies:
+                fields[key] = taxonomies[key]
+    return fields, key_lines, index + 1, []
+
+
 def split_header(text: str, path: str) -> Header:
     """Detect the header style of ``text`` and split it from the body."""
     if text.startswith("\ufeff"):
@@ -334,6 +386,9 @@ def split_header(text: str, path: str) -> Header:
     if lines and _YAML_OPEN.match(lines[0]):
         style = "yaml"
         fields, key_lines, body_index, diagnostics = _yaml_header(lines, path)
+    elif lines and _TOML_FENCE.match(lines[0]):
+        style = "toml"
+        fields, key_lines, body_index, diagnostics = _toml_header(lines, path)
     else:
         close = _looks_like_jbake(lines)
         if close is not None:

@@ -170,8 +170,8 @@ def convert(text: str, source: str, pages: frozenset[str], kind: str, md: Markdo
     header = split_header(text, source)
     if header.style == "none":
         return None, ["no JBake header (the file must start with key=value lines closed by '~~~~~~')"], []
-    if header.style == "yaml":
-        return None, ["already has YAML frontmatter; nothing to convert"], []
+    if header.style in ("yaml", "toml"):
+        return None, [f"already has {header.style.upper()} frontmatter; nothing to convert"], []
     if header.diagnostics:
         return None, [f"line {d.line}: {d.message}" for d in header.diagnostics], []
 

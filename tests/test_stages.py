@@ -35,6 +35,33 @@ def test_yaml_header_fields_lines_and_body_line():
     assert header.body_line == 6 and header.body.startswith("body")
 
 
+def test_toml_header_as_hugo_and_zola_write_it():
+    text = ('+++\ntitle = "A"\ndate = 2024-01-02\nweight = 3\n\n[taxonomies]\ntags = ["x", "y"]\n'
+            'categories = ["Code"]\n\n[extra]\ntitle = "not the title"\n+++\n*Not categories*\n')
+    header = split_header(text, "p.md")
+    assert header.style == "toml"
+    assert header.fields["title"] == "A" and header.fields["date"] == dt.date(2024, 1, 2)
+    assert header.fields["tags"] == ["x", "y"] and header.fields["categories"] == ["Code"]
+    assert header.field_lines == {"title": 2, "date": 3, "weight": 4, "tags": 7, "categories": 8}
+    assert header.body_line == 13 and not header.diagnostics
+    page, found = page_of(text)
+    assert (page.title, page.date, page.order) == ("A", dt.date(2024, 1, 2), 3)
+    assert page.tags == ("x", "y") and page.categories == ("Code",) and not found
+    assert page.body.startswith("*Not categories*")           # a modern page has no category line
+
+
+def test_toml_header_top_level_tags_win_and_errors_have_lines():
+    header = split_header('+++\ntags = ["top"]\n[taxonomies]\ntags = ["zola"]\n+++\n', "p.md")
+    assert header.fields["tags"] == ["top"] and header.field_lines == {"tags": 2}
+    broken = split_header('+++\ntitle = "A"\ntags = [ "a",\nowner = 3\n+++\nbody\n', "p.md")
+    assert [(d.code, d.line) for d in broken.diagnostics] == [("frontmatter-invalid", 4)]
+    assert broken.body_line == 6
+    unclosed = split_header('+++\ntitle = "A"\n', "p.md")
+    assert [(d.code, d.line) for d in unclosed.diagnostics] == [("frontmatter-invalid", 1)]
+    page, found = page_of('+++\ntitle = "A"\nweight = "x"\n+++\n')
+    assert page.order is None and [(d.code, d.line) for d in found] == [("field-invalid", 3)]
+
+
 def test_jbake_header_lists_and_body_line():
     header = split_header("title=A\ntags=devrel, patterns\nstatus=published\n~~~~~~\n*Code*\n", "p.md")
     assert header.style == "jbake"
