@@ -22,6 +22,8 @@ from .urls import same_name, slugify
 
 PATTERN = "pattern"
 HANDBOOK = "handbook"
+# A handbook folder's own page: index.md, _index.md (Hugo, Zola) or README.md (GitHub), any case.
+INDEX_STEMS = ("index", "_index", "readme")
 FRONTMATTER = ("yaml", "toml")      # header styles of modern pages (no legacy category line)
 
 _LEGACY_CATEGORIES = re.compile(r"^\s*([*_])(?!\1)([^*_].*?)\1\s*$")
@@ -66,7 +68,7 @@ class Page:
 
     @property
     def is_index(self) -> bool:
-        return posixpath.basename(self.rel).lower() in ("index.md", "readme.md")
+        return posixpath.splitext(posixpath.basename(self.rel))[0].lower() in INDEX_STEMS
 
     @property
     def folder(self) -> str:
@@ -80,9 +82,10 @@ class Page:
         return self.field_lines.get(key)
 
 
-def walk_files(base: Path, skip: tuple[str, ...] = (".",)) -> list[str]:
+def walk_files(base: Path, skip: tuple[str, ...] = (".",), keep: frozenset[str] = frozenset()) -> list[str]:
     """Paths of the files under ``base``, relative to it with ``/``, sorted; names starting
-    with one of ``skip`` are left out, folders included."""
+    with one of ``skip`` are left out, folders included, except files named in ``keep``
+    (lower case)."""
     found: list[str] = []
     if not base.is_dir():
         return found
@@ -91,7 +94,7 @@ def walk_files(base: Path, skip: tuple[str, ...] = (".",)) -> list[str]:
         dirs[:] = [d for d in dirs if not d.startswith(skip)]
         rel_folder = os.path.relpath(folder, top).replace(os.sep, "/")
         prefix = "" if rel_folder == "." else rel_folder + "/"
-        found.extend(prefix + name for name in files if not name.startswith(skip))
+        found.extend(prefix + name for name in files if not name.startswith(skip) or name.lower() in keep)
     found.sort()
     return found
 
@@ -101,7 +104,9 @@ def discover(config: SiteConfig) -> list[SourceFile]:
     found = []
     for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):
         prefix = Path(folder).as_posix().rstrip("/") + "/"
-        for rel in walk_files(config.root / folder, skip=(".", "_")):
+        # A handbook folder's page may be an _index.md, as Hugo and Zola name a section's page.
+        keep = frozenset({"_index.md"}) if kind == HANDBOOK else frozenset()
+        for rel in walk_files(config.root / folder, skip=(".", "_"), keep=keep):
             if rel.lower().endswith(".md"):
                 found.append(SourceFile(path=prefix + rel, kind=kind, rel=rel))
     found.sort(key=lambda s: s.path)
@@ -115,7 +120,7 @@ def page_url(kind: str, rel: str, slug_field: str | None) -> tuple[str, str]:
         slug = slugify(slug_field) if slug_field else slugify(stem)
         return slug or "pattern", f"patterns/{slug or 'pattern'}/"
     parts = [slugify(part) or "page" for part in posixpath.dirname(rel).split("/") if part]
-    if stem.lower() in ("index", "readme"):
+    if stem.lower() in INDEX_STEMS:
         slug = parts[-1] if parts else ""
     else:
         slug = slugify(slug_field) if slug_field else (slugify(stem) or "page")
@@ -166,7 +171,7 @@ def titled_from_heading(page: Page, headings) -> Page:
 
 def _title_from_filename(rel: str) -> str:
     stem = posixpath.splitext(posixpath.basename(rel))[0]
-    if stem.lower() in ("index", "readme"):
+    if stem.lower() in INDEX_STEMS:
         stem = posixpath.basename(posixpath.dirname(rel)) or "Handbook"
     words = re.split(r"[-_\s]+", stem)
     return " ".join(w[:1].upper() + w[1:] for w in words if w) or stem

@@ -63,7 +63,7 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
     for source, page in by_source.items():
         folder, _, name = source.rpartition("/")
         name = name.lower()
-        if name == "index.md":
+        if name in ("index.md", "_index.md"):
             folders[folder] = page
         elif name == "readme.md":
             folders.setdefault(folder, page)            # an index.md wins over a README

@@ -172,7 +172,7 @@ def _nav(handbook: tuple[Page, ...]) -> NavNode:
         parent = posixpath.dirname(page.rel)
         if page.is_index:
             entry = folder(parent)
-            if entry["index"] is None or posixpath.basename(page.rel).lower() == "index.md":
+            if entry["index"] is None or posixpath.basename(page.rel).lower() in ("index.md", "_index.md"):
                 entry["index"] = page
         else:
             folder(parent)["pages"].append(page)

@@ -596,3 +596,28 @@ def test_a_warm_build_updates_the_search_index_in_place_and_clears_it_once_stale
     result = run_cli("build", "--root", str(root))
     assert result.code == 0, result.out + result.err
     assert not any(path.exists() for path in junk) and entry.is_file()
+
+
+def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/_index.md": "+++\ntitle = \"Our Handbook\"\n+++\n\nSee [support](support/_index.md).\n",
+        "content/handbook/support/_index.md": "---\ntitle: Support\nweight: 2\n---\n\nThe support section.\n",
+        "content/handbook/support/escalation.md": "# Escalation\n\nBack to [support](_index.md#top).\n",
+        "content/handbook/support/_drafts.md": "# Not a page\n",
+        "content/handbook/sales/index.md": "# Sales\n",
+        "content/handbook/sales/_index.md": "# Sales again\n",
+    })
+    result = run_cli("build", "--root", str(root), "--keep-going")
+    assert result.code == 1 and [line for line in result.out.splitlines() if "error[" in line] == [
+        "content/handbook/sales/index.md:1: error[slug-duplicate]: 'content/handbook/sales/index.md' and "
+        "'content/handbook/sales/_index.md' would both write /handbook/sales/ (set a different 'slug' or rename "
+        "the file)"]
+    out = root / "build" / "handbook"
+    assert soup(out / "index.html").h1.get_text(strip=True) == "Our Handbook"
+    assert soup(out / "support" / "index.html").h1.get_text(strip=True) == "Support"
+    assert not (out / "support" / "drafts").exists() and not (out / "support" / "_index").exists()
+    home = soup(out / "index.html")
+    assert home.select_one('main a[href="support/index.html"]') is not None    # the link found the folder page
+    nav = [a.get_text(strip=True) for a in soup(out / "support" / "escalation" / "index.html").select("#__handbook-nav a")]
+    assert "Support" in nav and "Escalation" in nav
