@@ -574,11 +574,14 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
             current_map = token.map
         if kind == "heading_open":
             inline = tokens[index + 1]
+            chosen, classes = _heading_attributes(inline)
             # As GitHub: an image's alt text is not in the id, but the space after the image is.
             written = _plain(inline.children, images=False)
             text = written.strip()
-            hid = unique_id(heading_id(written), used_ids)
+            hid = unique_id(chosen or heading_id(written), used_ids)
             token.attrSet("id", hid)
+            if classes:
+                token.attrSet("class", " ".join(classes))
             level = int(token.tag[1])
             line = body_line + (token.map[0] if token.map else current_map[0])
             headings.append(Heading(level, text, hid, line))
@@ -644,6 +647,37 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
         ids |= ids_in_html(html if render else _footnote_marks(md, tokens, env))
     return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),
                     sections=tuple(sections), variants=tuple(variants), summary=summary, words=words)
+
+
+# Attributes at the end of a heading, as Hugo, Zola and MkDocs (attr_list) read them:
+# "## Title {#custom-id}", "{#id .class}", "{: #id }". An id and classes are used; other
+# key=value pairs are accepted and dropped, so no event handler gets into the page.
+_ATTRIBUTE = r"""(?:#[^\s{}#.="'<>]+|\.[A-Za-z_][\w-]*|[A-Za-z_][\w-]*=(?:"[^"{}]*"|'[^'{}]*'|[^\s{}"'=<>]+))"""
+_HEADING_ATTRIBUTES = re.compile(r"[ \t]*(?<!\\)\{:?[ \t]*(" + _ATTRIBUTE + r"(?:[ \t]+" + _ATTRIBUTE + r")*)[ \t]*\}[ \t]*$")
+
+
+def _heading_attributes(inline: Token) -> tuple[str | None, list[str]]:
+    """The id and classes written at the end of a heading; they are taken out of its text."""
+    children = inline.children
+    if not children or children[-1].type != "text" or not children[-1].content.endswith("}"):
+        return None, []
+    found = _HEADING_ATTRIBUTES.search(children[-1].content)
+    if found is None or _HEADING_ATTRIBUTES.search(inline.content) is None:    # "\\{#x}" is text
+        return None, []
+    chosen, classes = None, []
+    for part in re.findall(_ATTRIBUTE, found.group(1)):
+        if part.startswith("#"):
+            chosen = part[1:]
+        elif part.startswith("."):
+            classes.append(part[1:])
+    rest = children[-1].content[:found.start()]
+    if rest:
+        children[-1].content = rest
+    else:
+        del children[-1]
+    if children and children[-1].type == "text" and not rest:
+        children[-1].content = children[-1].content.rstrip(" \t")
+    return chosen, classes
 
 
 def _footnote_marks(md: MarkdownIt, tokens: list[Token], env: dict) -> str:

@@ -412,3 +412,13 @@ def test_edit_links_drop_a_clone_urls_git_and_encode_branch_and_path():
     assert edit_url(config, page) == "https://github.com/org/repo/edit/feature/a%20b/content/patterns/my%20page.md"
     config = SiteConfig(root=Path("."), repo_url="https://git.example.org/x/-/edit/main/{path}")
     assert edit_url(config, page) == "https://git.example.org/x/-/edit/main/content/patterns/my%20page.md"
+
+
+def test_a_heading_names_its_own_id_as_hugo_zola_and_mkdocs_read_it():
+    r = parse(MD, "## Solution {#fix}\n\ntext\n\n## Notes {: #n .wide data-x=1 }\n\n## Kept \\{#k}\n\n## Set {a,b}\n",
+              1, pattern=True)
+    assert [(h.text, h.id) for h in r.headings] == [("Solution", "fix"), ("Notes", "n"), ("Kept {#k}", "kept-k"),
+                                                    ("Set {a,b}", "set-ab")]
+    assert r.sections[0].known == "Solution" and r.sections[0].id == "fix"
+    assert '<h2 id="fix">Solution</h2>' in r.html and '<h2 id="n" class="wide">Notes</h2>' in r.html
+    assert "data-x" not in r.html and {"fix", "n"} <= r.ids
