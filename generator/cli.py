@@ -213,7 +213,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         description="Build, check and serve a DevRel pattern catalog and customer-success handbook.",
     )
     parser.add_argument("--version", action="version", version=f"devrel-site {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    # Unset options stay out of the namespace (readers use getattr with a default), so that
+    # `new --root DIR pattern T` keeps DIR when the KIND's parser, which has them too, runs.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--root", metavar="DIR", help="the site root (default: the current folder)")
     common.add_argument("-q", "--quiet", action="store_true", help="print only diagnostics")
     common.add_argument("-v", "--verbose", action="store_true", help="print more detail")

@@ -254,7 +254,7 @@ def cmd_new(args: argparse.Namespace, console) -> int:
 
 
 def add_parser(commands, common: argparse.ArgumentParser) -> None:
-    new = commands.add_parser("new", help="start a new pattern or handbook page from an archetype",
+    new = commands.add_parser("new", parents=[common], help="start a new pattern or handbook page from an archetype",
                               description="Write a new page from the theme's archetype. "
                                           "Never overwrites an existing file.")
     kinds = new.add_subparsers(dest="kind", metavar="KIND", required=True)

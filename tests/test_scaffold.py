@@ -169,3 +169,11 @@ def test_broken_archetype_is_a_clear_error(site):
     assert result.code == 2
     assert "archetype" in result.err
     assert not (root / "content/handbook/x.md").exists()
+
+
+def test_options_may_come_before_the_kind_of_page(site):
+    root = site(SITE)
+    first = run_cli("new", "--root", str(root), "pattern", "Office Hours")
+    assert first.code == 0 and (root / "content/patterns/office-hours.md").is_file(), first.err
+    second = run_cli("new", "-q", "--root", str(root), "handbook", "support/desk", "Desk")
+    assert second.code == 0 and (root / "content/handbook/support/desk.md").is_file(), second.err
