@@ -61,6 +61,7 @@ class Page:
     header_ok: bool = True       # False when the header could not be read at all
     digest: str = field(default="", compare=False)   # content hash of the file's bytes, for the cache
     title_given: bool = True     # False when the title is a stand-in from the file name
+                                 # (a title from the first level-1 heading counts as given)
 
     @property
     def is_draft(self) -> bool:
@@ -116,14 +117,18 @@ def discover(config: SiteConfig) -> list[SourceFile]:
 def page_url(kind: str, rel: str, slug_field: str | None) -> tuple[str, str]:
     """The slug and output URL of a page from its kind, relative path and ``slug`` field."""
     stem = posixpath.splitext(posixpath.basename(rel))[0]
+    folder = posixpath.dirname(rel)
     if kind == PATTERN:
-        slug = slugify(slug_field) if slug_field else slugify(stem)
-        return slug or "pattern", f"patterns/{slug or 'pattern'}/"
-    parts = [slugify(part) or "page" for part in posixpath.dirname(rel).split("/") if part]
+        # A pattern kept in a folder of its own with its images (a Hugo page bundle,
+        # ``office-hours/index.md``) is named after the folder.
+        name = posixpath.basename(folder) if folder and stem.lower() in INDEX_STEMS else stem
+        slug = (slugify(slug_field) if slug_field else "") or slugify(name) or "pattern"
+        return slug, f"patterns/{slug}/"
+    parts = [slugify(part) or "page" for part in folder.split("/") if part]
     if stem.lower() in INDEX_STEMS:
         slug = parts[-1] if parts else ""
     else:
-        slug = slugify(slug_field) if slug_field else (slugify(stem) or "page")
+        slug = (slugify(slug_field) if slug_field else "") or slugify(stem) or "page"
         parts.append(slug)
     url = "handbook/" + "".join(p + "/" for p in parts)
     return slug, url
@@ -161,12 +166,12 @@ def parse_date(value) -> dt.date | None:
 
 
 def titled_from_heading(page: Page, headings) -> Page:
-    """A handbook page whose header and ``<meta>`` tags give no title takes the text of its
-    first level-1 heading (ATX or setext, found by the Markdown parse), as MkDocs does."""
-    if page.kind != HANDBOOK or page.title_given:
+    """A page whose header and ``<meta>`` tags give no title takes the text of its first
+    level-1 heading (ATX or setext, found by the Markdown parse), as MkDocs does."""
+    if page.title_given:
         return page
     first = next((h for h in headings if h.level == 1 and h.text.strip()), None)
-    return page if first is None else replace(page, title=first.text.strip())
+    return page if first is None else replace(page, title=first.text.strip(), title_given=True)
 
 
 def _title_from_filename(rel: str) -> str:

@@ -226,8 +226,9 @@ class Renderer:
     def pattern(self, page: Page) -> bytes:
         prev_page, next_page = self.site.neighbours(page)
         info = self.site.info[page.source]
+        content, title_id = _without_title_heading(self.body(page), self.site.rendered[page.source], page.title)
         return self._render("pattern.html", self._context(
-            page.url, page.title, page=page, content=self.body(page), info=info,
+            page.url, page.title, page=page, content=content, info=info, title_id=title_id,
             rendered=self.site.rendered[page.source],
             categories=[self.site.category(c) for c in page.categories],
             tags=[self.site.tag(t) for t in page.tags],

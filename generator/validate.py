@@ -22,7 +22,7 @@ def check_fields(page: Page, config: SiteConfig) -> list[Diagnostic]:
     for name in required:
         value = page.fields.get(name)
         if value is None or (isinstance(value, (str, list)) and not value):
-            if name == "categories" and page.categories:
+            if (name == "categories" and page.categories) or (name == "title" and page.title_given):
                 continue
             found.append(make(page.source, 1, None, "field-missing",
                               f"required field '{name}' is missing",

@@ -621,3 +621,25 @@ def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
     assert home.select_one('main a[href="support/index.html"]') is not None    # the link found the folder page
     nav = [a.get_text(strip=True) for a in soup(out / "support" / "escalation" / "index.html").select("#__handbook-nav a")]
     assert "Support" in nav and "Escalation" in nav
+
+
+def test_a_pattern_in_a_folder_of_its_own_is_named_after_it_and_titled_by_its_heading(site):
+    body = "\n".join(f"## {name}\n\nText.\n" for name in ("Problem", "Context", "Solution", "Consequences"))
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/patterns/check-in/index.md": "---\ncategories: [Social]\n---\n\n# Check In\n\n![flow](flow.png)\n\n" + body,
+        "content/patterns/check-in/flow.png": b"png",
+        "content/patterns/office-hours.md": "---\ntitle: Office Hours\ncategories: [Social]\n---\n\n# Office Hours\n\n"
+                                            "See [check-in](check-in.html).\n\n" + body,
+        "content/patterns/untitled.md": "---\ncategories: [Social]\n---\n\n" + body,
+    })
+    result = run_cli("build", "--root", str(root), "--keep-going")
+    assert [line for line in result.out.splitlines() if "error[" in line] == [
+        "content/patterns/untitled.md:1: error[field-missing]: required field 'title' is missing "
+        "(add 'title' to the page's header)"], result.out
+    page = soup(root / "build/patterns/check-in/index.html")
+    assert [h.get_text() for h in page.find_all("h1")] == ["Check In"] and page.h1["id"] == "check-in"
+    assert page.select_one('img[src="flow.png"]') is not None and (root / "build/patterns/check-in/flow.png").is_file()
+    other = soup(root / "build/patterns/office-hours/index.html")
+    assert [h.get_text() for h in other.find_all("h1")] == ["Office Hours"]
+    assert other.select_one('a[href="../check-in/index.html"]') is not None
