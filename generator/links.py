@@ -13,6 +13,7 @@ import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from urllib.parse import unquote
 
 from .content import PATTERN, Page
 
@@ -81,7 +82,8 @@ def _page_for(path: str, index: UrlIndex) -> Page | None:
 
 
 def resolve(href: str, page: Page, index: UrlIndex) -> Target:
-    """Where ``href``, written in ``page``, points."""
+    """Where ``href``, written in ``page`` (percent-encoded, as in the page's HTML), points.
+    It is split at its ``?`` and ``#`` before decoding, so ``c%23.md`` is the file ``c#.md``."""
     href = href.strip()
     if not href:
         return Target(SKIP)
@@ -89,7 +91,7 @@ def resolve(href: str, page: Page, index: UrlIndex) -> Target:
         return Target(EXTERNAL)
     path, _, fragment = href.partition("#")
     path, mark, query = path.partition("?")
-    target = _resolve(_nfc(path), fragment if "#" in href else None, page, index)
+    target = _resolve(_nfc(unquote(path)), unquote(fragment) if "#" in href else None, page, index)
     if mark and target.kind in (PAGE, FILE, URL):
         target = replace(target, query="?" + query)
     return target

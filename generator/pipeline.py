@@ -106,7 +106,7 @@ def git_dates(config: SiteConfig) -> dict[str, dt.date]:
 
 
 def resolve_links(pages: list[Page], rendered: dict[str, Rendered], index: UrlIndex) -> dict[str, tuple[Target, ...]]:
-    return {page.source: tuple(resolve(link.href, page, index) for link in rendered[page.source].links)
+    return {page.source: tuple(resolve(link.raw, page, index) for link in rendered[page.source].links)
             for page in pages}
 
 

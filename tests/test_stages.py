@@ -219,8 +219,10 @@ def _index():
     a, _ = page_of("---\ntitle: A\n---\n", rel="a.md")
     b, _ = page_of("---\ntitle: B\nslug: bee\n---\n", rel="b.md")
     h, _ = page_of("# H\n", rel="support/index.md", kind=HANDBOOK)
+    c, _ = page_of("---\ntitle: C#\n---\n", rel="c#-notes.md")
+    q, _ = page_of("---\ntitle: FAQ?\n---\n", rel="faq?.md")
     files = {"content/patterns/img/x.png": "patterns/img/x.png"}
-    return a, b, h, build_index([a, b, h], files, {"tags/x/"}, "/devrel/")
+    return a, b, h, build_index([a, b, h, c, q], files, {"tags/x/"}, "/devrel/")
 
 
 @pytest.mark.parametrize("href,kind,url,fragment", [
@@ -236,6 +238,8 @@ def _index():
     ("missing.md", BROKEN, None, None),
     ("../../outside.md", BROKEN, None, None),
     ("https://example.org/", "external", None, None),
+    ("c%23-notes.md#a%20b", PAGE, "patterns/c-notes/", "a b"),     # an encoded "#" is part of the name
+    ("faq%3F.md?x=1", PAGE, "patterns/faq/", None),
 ])
 def test_resolve(href, kind, url, fragment):
     a, b, h, index = _index()
