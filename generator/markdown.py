@@ -35,7 +35,7 @@ from .urls import heading_id, slugify, unique_id
 PLACEHOLDER_OPEN = "\ue000"
 PLACEHOLDER_CLOSE = "\ue001"
 _PLACEHOLDER = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
-_HTML_LINK = re.compile(r"""(?<![\w-])(href|src)\s*=\s*(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
+_HTML_LINK = re.compile(r"""(?<![\w-])(href|src)\s*=\s*(?:(["'])(.*?)\2|([^\s"'=<>`]+))""", re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<([a-zA-Z][\w-]*)(\s[^>]*)?>")
 _HTML_ATTRIBUTE = re.compile(r"""(?<![\w-])(id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
@@ -733,10 +733,15 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
     commented-out link is no link."""
     comments = [(found.start(), found.end()) for found in _HTML_COMMENT.finditer(token.content)]
 
+    content = token.content
+
     def replace(match: re.Match) -> str:
-        value = match.group(3)
+        quoted = match.group(2) is not None
+        value = match.group(3) if quoted else match.group(4)
         if value.startswith(PLACEHOLDER_OPEN) or any(start <= match.start() < end for start, end in comments):
             return match.group(0)
+        if not quoted and content.rfind("<", 0, match.start()) <= content.rfind(">", 0, match.start()):
+            return match.group(0)           # "href=x" in text between tags is no attribute
         number = len(links)
         where, column = line + token.content.count("\n", 0, match.start()), None
         if block_text is not None and cursors is not None:
@@ -748,7 +753,8 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
                 where = line + block_text.count("\n", 0, start)
                 column = start - (block_text.rfind("\n", 0, start) + 1) + 1
         links.append(Link(number, unquote(value), value, where, column, "", "html"))
-        return f"{match.group(1)}={match.group(2)}{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}{match.group(2)}"
+        quote = match.group(2) or '"'
+        return f"{match.group(1)}={quote}{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}{quote}"
     token.content = _HTML_LINK.sub(replace, token.content)
 
 

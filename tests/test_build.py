@@ -643,3 +643,20 @@ def test_a_pattern_in_a_folder_of_its_own_is_named_after_it_and_titled_by_its_he
     other = soup(root / "build/patterns/office-hours/index.html")
     assert [h.get_text() for h in other.find_all("h1")] == ["Office Hours"]
     assert other.select_one('a[href="../check-in/index.html"]') is not None
+
+
+def test_unquoted_raw_html_links_are_checked_and_rewritten(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/guide/page.md": "# Page\n\n<img src=img/a.png alt=diagram>\n\nSee <a href=../other.md>other</a>, "
+                                          "<a href=gone.md>gone</a>.\n\n<div>\nset href=x in text\n</div>\n",
+        "content/handbook/guide/img/a.png": b"png",
+        "content/handbook/other.md": "# Other\n",
+    })
+    result = run_cli("build", "--root", str(root), "--keep-going")
+    assert [line.split(": ", 1)[0] for line in result.out.splitlines() if "error[" in line] == [
+        "content/handbook/guide/page.md:5:36"], result.out
+    page = soup(root / "build/handbook/guide/page/index.html")
+    assert page.select_one('img[src="../img/a.png"]') is not None
+    assert page.select_one('a[href="../../other/index.html"]') is not None
+    assert "set href=x in text" in page.get_text()
