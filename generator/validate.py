@@ -109,9 +109,11 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
         group.sort(key=lambda p: ("slug" in p.fields, p.source))
         if len(group) > 1:
             for other in group[1:]:
+                hint = "set a different 'slug' or rename the file"
+                if other.is_index and group[0].is_index and other.kind == group[0].kind:
+                    hint = "a folder has one page: keep one of its index.md, _index.md and README.md"
                 found.append(make(other.source, other.line_of("slug") or 1, None, "slug-duplicate",
-                                  f"'{other.source}' and '{group[0].source}' would both write /{url}",
-                                  "set a different 'slug' or rename the file"))
+                                  f"'{other.source}' and '{group[0].source}' would both write /{url}", hint))
         if url in reserved_set:
             found.append(make(group[0].source, group[0].line_of("slug") or 1, None, "slug-duplicate",
                               f"'{group[0].source}' would overwrite the generated page /{url}",

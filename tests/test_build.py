@@ -611,8 +611,8 @@ def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
     result = run_cli("build", "--root", str(root), "--keep-going")
     assert result.code == 1 and [line for line in result.out.splitlines() if "error[" in line] == [
         "content/handbook/sales/index.md:1: error[slug-duplicate]: 'content/handbook/sales/index.md' and "
-        "'content/handbook/sales/_index.md' would both write /handbook/sales/ (set a different 'slug' or rename "
-        "the file)"]
+        "'content/handbook/sales/_index.md' would both write /handbook/sales/ (a folder has one page: keep one "
+        "of its index.md, _index.md and README.md)"]
     out = root / "build" / "handbook"
     assert soup(out / "index.html").h1.get_text(strip=True) == "Our Handbook"
     assert soup(out / "support" / "index.html").h1.get_text(strip=True) == "Support"
