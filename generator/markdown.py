@@ -126,6 +126,13 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
         return html.replace("<pre>", '<pre tabindex="0">', 1) if html.startswith("<pre>") else html
 
     md.add_render_rule("fence", fence)
+
+    def table_open(renderer, tokens, idx, options, env):
+        # A wide table scrolls sideways inside the page (see the theme), so it takes focus too.
+        tokens[idx].attrSet("tabindex", "0")
+        return renderer.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("table_open", table_open)
     if set(md.inline.ruler.get_active_rules()) <= _INLINE_RULES_KNOWN \
             and set(md.inline.ruler2.get_active_rules()) <= _INLINE_AFTER_RULES_KNOWN:
         md.core.ruler.at("inline", _inline_with_plain_text_shortcut)

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 
 from .content import Page
 
-# Colour-blind-safe palette (Okabe-Ito), dark enough for text contrast on white.
-PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#8a6d00", "#56B4E9", "#a04000", "#555555")
+# Colour-blind-safe hues (after Okabe-Ito), each at least 3:1 against the page's light and
+# dark surfaces, as a mark that carries meaning needs.
+PALETTE = ("#0072B2", "#D55E00", "#009E73", "#B4588E", "#8C7000", "#2B86C5", "#C0602B", "#767676")
 NODE_RADIUS = 7
 LABEL_GAP = 12
 CHAR_WIDTH = 7.2          # average label width per character at 13px

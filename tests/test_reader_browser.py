@@ -115,11 +115,11 @@ def test_backlinks_list_the_linking_pages(built, browser, server):
     page.close()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_axe_finds_no_serious_violations(built, browser, server, scheme):
+@pytest.mark.parametrize("scheme,width", [("light", 1280), ("dark", 1280), ("light", 375)])
+def test_axe_finds_no_serious_violations(built, browser, server, scheme, width):
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run 'npm install --prefix tests' (make test does)")
-    context = browser.new_context(color_scheme=scheme)
+    context = browser.new_context(color_scheme=scheme, viewport={"width": width, "height": 900})
     page = context.new_page()
     failures = []
     for rel in html_pages(built):
@@ -141,7 +141,7 @@ PAGE_TYPES = {"home": "", "catalog": "patterns/", "pattern": "patterns/customer-
               "not-found": "404.html"}
 
 
-@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("width", [320, 375, 1280])       # 320: the page zoomed to 400% (WCAG reflow)
 def test_page_types_fit_the_screen_and_are_captured(built, browser, server, width):
     SCREENSHOTS.mkdir(exist_ok=True)
     context = browser.new_context(viewport={"width": width, "height": 900})
