@@ -101,6 +101,8 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
     if not path:
         return Target(PAGE, page, page.url, fragment_value, "")
 
+    if path.startswith("@/"):
+        path = "/content/" + path[2:]         # Zola's link to a file of the content folder
     if path.startswith("/"):
         # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".
         if path.lower().endswith(".md") and path[1:] in index.by_source:

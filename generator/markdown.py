@@ -22,6 +22,8 @@ try:                            # the paragraph rule's own trim (markdown-it-py 
     from markdown_it.common.utils import mdTrim as _md_trim
 except ImportError:             # pragma: no cover
     _md_trim = str.strip
+from mdit_py_plugins.admon import admon_plugin
+from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as pygments_highlight
@@ -92,6 +94,7 @@ class Rendered:
     summary: str          # first paragraph as plain text
     words: int
     ok: bool = True       # False when parsing failed and this is an empty stand-in
+    shortcodes: tuple[tuple[int, int | None], ...] = ()   # (line, column) of Hugo/Zola shortcodes
 
 
 def _highlight(code: str, lang: str, attrs: str) -> str:
@@ -117,10 +120,12 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     md = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
     if config.typographer:
         md.enable(["replacements", "smartquotes"])
-    md.use(footnote_plugin).use(tasklists_plugin, enabled=False)
+    # Definition lists (Hugo's default) and "!!! note" admonitions (MkDocs') besides footnotes.
+    md.use(footnote_plugin).use(tasklists_plugin, enabled=False).use(deflist_plugin).use(admon_plugin)
     default_fence = md.renderer.rules["fence"]
 
     def fence(renderer, tokens, idx, options, env):
+        tokens[idx].info = fence_info(tokens[idx].info)
         # Code blocks scroll sideways, so keyboard users must be able to focus them.
         html = default_fence(tokens, idx, options, env)
         return html.replace("<pre>", '<pre tabindex="0">', 1) if html.startswith("<pre>") else html
@@ -143,6 +148,24 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     return md
 
 
+_FENCE_CLASS = re.compile(r"\.([A-Za-z0-9_+#-]+)")
+
+
+def fence_info(info: str) -> str:
+    """A fence's info string with its language first, as other tools' authors write it:
+    ``{.python .numberLines}`` (Pandoc) is ``python``; ``title="x.py"`` alone (MkDocs) names
+    no language; ``python {linenos=true}`` (Hugo) stays as it is."""
+    text = info.strip()
+    if text.startswith("{"):
+        found = _FENCE_CLASS.search(text)
+        bare = text[1:].split(maxsplit=1)[0].rstrip("}") if len(text) > 1 else ""
+        if found:
+            return found.group(1)
+        return bare if bare and "=" not in bare and not bare.startswith(".") else ""
+    first = text.split(maxsplit=1)[0] if text else ""
+    return "" if "=" in first else info
+
+
 def _normalize(state) -> None:
     """markdown-it's first stage: line endings become "\\n" and NUL characters U+FFFD;
     text that has neither (nearly all of it) is left as it is without a pass over it."""
@@ -160,7 +183,7 @@ def _normalize(state) -> None:
 # space). So at the top level, lines that each start with a letter, up to a blank line, are
 # one paragraph: ``_plain_paragraph`` makes its tokens without trying every rule on every line.
 _BLOCK_RULES_KNOWN = frozenset({"table", "code", "fence", "blockquote", "hr", "list", "footnote_def", "reference",
-                                "html_block", "heading", "lheading", "paragraph"})
+                                "html_block", "heading", "lheading", "paragraph", "deflist", "admonition"})
 
 
 def _plain_paragraph(state, start: int, end: int, silent: bool) -> bool:
@@ -174,8 +197,12 @@ def _plain_paragraph(state, start: int, end: int, silent: bool) -> bool:
     while line < last:
         first = marks[line] + shifts[line]
         if first >= ends[line]:
-            break                                   # a blank line ends the paragraph
-        if counts[line] <= 3 and not src[first].isalpha():
+            # A blank line ends the paragraph, unless a definition follows it: then it is a term.
+            after = line + 1
+            if after < last and marks[after] + shifts[after] < ends[after] and src[marks[after] + shifts[after]] in ":~":
+                return False
+            break
+        if not src[first].isalpha():
             return False                            # anything else: the rules decide
         line += 1
     content = _md_trim(state.getLines(start, line, 0, False))
@@ -555,6 +582,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     sections: list[Section] = []
     variants: list[Variant] = []
     html_ids: set[str] = set()
+    shortcodes: list[tuple[int, int | None]] = []
     summary = ""
     words = 0
 
@@ -630,6 +658,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                         line = body_line + (token.map[0] if token.map else current_map[0])
                         variants.append(Variant(name, vid, line))
                 pending_item = None
+            if "{{" in token.content:
+                _find_shortcodes(children, source_lines, token.map or current_map, body_line, shortcodes)
             if any(c.type in _LINK_TOKENS or c.children for c in children):
                 block_map = token.map or current_map
                 block_key = block_map[0]
@@ -642,6 +672,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
             if kind == "list_item_open" and in_variants:
                 pending_item = token
             elif kind == "html_block":
+                if "{{" in token.content:
+                    _find_shortcodes([token], source_lines, token.map or current_map, body_line, shortcodes)
                 _collect_html(token, links, body_line + (token.map or current_map)[0])
                 html_ids.update(ids_in_html(token.content))
         previous = token
@@ -653,7 +685,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
         # The footnote plugin names its notes and references itself.
         ids |= ids_in_html(html if render else _footnote_marks(md, tokens, env))
     return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),
-                    sections=tuple(sections), variants=tuple(variants), summary=summary, words=words)
+                    sections=tuple(sections), variants=tuple(variants), summary=summary, words=words,
+                    shortcodes=tuple(shortcodes))
 
 
 # Attributes at the end of a heading, as Hugo, Zola and MkDocs (attr_list) read them:
@@ -685,6 +718,23 @@ def _heading_attributes(inline: Token) -> tuple[str | None, list[str]]:
     if children and children[-1].type == "text" and not rest:
         children[-1].content = children[-1].content.rstrip(" \t")
     return chosen, classes
+
+
+_SHORTCODE = re.compile(r"\{\{[<%]")
+
+
+def _find_shortcodes(tokens: list[Token], source_lines: list[str], block_map: list[int], body_line: int,
+                     found: list[tuple[int, int | None]]) -> None:
+    """Where Hugo or Zola shortcodes (``{{< ref "x" >}}``, ``{{% notice %}}``) are written in text
+    or raw HTML (not in code): they are not run, so the page would show them as written."""
+    if not any(t.type in ("text", "html_inline", "html_block") and _SHORTCODE.search(t.content) for t in tokens):
+        return
+    for number in range(block_map[0], min(block_map[1], len(source_lines))):
+        mark = _SHORTCODE.search(source_lines[number])
+        if mark is not None:
+            found.append((body_line + number, mark.start() + 1))
+            return
+    found.append((body_line + block_map[0], None))
 
 
 def _footnote_marks(md: MarkdownIt, tokens: list[Token], env: dict) -> str:

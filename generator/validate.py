@@ -155,5 +155,13 @@ def validate_page(page: Page, rendered: Rendered, targets: tuple[Target, ...], i
     structure = check_fields(page, config) if page.header_ok else []
     if page.header_ok and rendered.ok:
         structure += check_sections(page, rendered, config)
-    return structure + check_links(page, rendered, targets, index, ids) + check_owner(page)
+    return structure + check_links(page, rendered, targets, index, ids) + check_owner(page) + \
+        check_shortcodes(page, rendered)
+
+
+def check_shortcodes(page: Page, rendered: Rendered) -> list[Diagnostic]:
+    return [make(page.source, line, column, "shortcode",
+                 "a Hugo or Zola shortcode ('{{< ... >}}' or '{{% ... %}}') is not run here: the page shows it as written",
+                 "write the link or the HTML it stands for")
+            for line, column in rendered.shortcodes]
 

@@ -6,7 +6,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from generator.config import SiteConfig
@@ -211,11 +211,14 @@ def _with_markdown_it_block_rules(config: SiteConfig):
 block_starts = st.sampled_from(["", " ", "  ", "   ", "    ", "     ", "\t", " \t"])
 block_marks = st.sampled_from(["", "Word", "é", "日本", "x|y", "a | b", "- ", "* ", "+ ", "1. ", "1) ", "2. ", "# ", "###### ",
                                "> ", "```", "~~~", "***", "---", "___", "===", "--", "|---|", "| a |", ":--", "<div>",
-                               "<!-- c -->", "<a href=\"x\">", "[r]: /u", "[^1]: n", "[a](b)", "\\", "&amp;", "\u00a0"])
+                               "<!-- c -->", "<a href=\"x\">", "[r]: /u", "[^1]: n", "[a](b)", "\\", "&amp;", "\u00a0",
+                               ": ", "~ ", ":", "!!! note", "??? tip \"T\"", "!!!"])
 block_line = st.tuples(block_starts, block_marks, st.sampled_from(["", "text", " end  ", "|", " \t"])).map("".join)
 
 
 @given(st.lists(block_line, max_size=14), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
+@example(["Term", "", ": a definition after a blank line"], "\n", False)
+@example(["Word", "more", "===", "", "!!! note", "    Word"], "\r\n", True)
 @settings(max_examples=600, deadline=None)
 def test_the_plain_paragraph_rule_makes_the_tokens_the_block_rules_make(lines, newline, nul):
     config = SiteConfig(root=Path("."))

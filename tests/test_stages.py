@@ -240,6 +240,8 @@ def _index():
     ("https://example.org/", "external", None, None),
     ("c%23-notes.md#a%20b", PAGE, "patterns/c-notes/", "a b"),     # an encoded "#" is part of the name
     ("faq%3F.md?x=1", PAGE, "patterns/faq/", None),
+    ("@/patterns/b.md#x", PAGE, "patterns/bee/", "x"),                # Zola: from the content folder
+    ("@/patterns/nope.md", BROKEN, None, None),
 ])
 def test_resolve(href, kind, url, fragment):
     a, b, h, index = _index()
