@@ -24,7 +24,9 @@ PATTERN = "pattern"
 HANDBOOK = "handbook"
 # A handbook folder's own page: index.md, _index.md (Hugo, Zola) or README.md (GitHub), any case.
 INDEX_STEMS = ("index", "_index", "readme")
-FRONTMATTER = ("yaml", "toml")      # header styles of modern pages (no legacy category line)
+FRONTMATTER = ("yaml", "toml", "json")      # header styles of modern pages (no legacy category line)
+# Page files: .md, and .markdown as Hugo and Jekyll also read it (in any case).
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 
 _LEGACY_CATEGORIES = re.compile(r"^\s*([*_])(?!\1)([^*_].*?)\1\s*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -108,7 +110,7 @@ def discover(config: SiteConfig) -> list[SourceFile]:
         # A handbook folder's page may be an _index.md, as Hugo and Zola name a section's page.
         keep = frozenset({"_index.md"}) if kind == HANDBOOK else frozenset()
         for rel in walk_files(config.root / folder, skip=(".", "_"), keep=keep):
-            if rel.lower().endswith(".md"):
+            if rel.lower().endswith(MARKDOWN_SUFFIXES):
                 found.append(SourceFile(path=prefix + rel, kind=kind, rel=rel))
     found.sort(key=lambda s: s.path)
     return found
@@ -214,6 +216,14 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
         if key not in fields:
             fields[key] = value
             lines[key] = header.meta_lines[key]
+
+    taxonomies = fields.get("taxonomies")
+    if isinstance(taxonomies, dict):             # Zola's [taxonomies] table, in any header style
+        for key in ("tags", "categories"):
+            if key not in fields and key in taxonomies:
+                fields[key] = taxonomies[key]
+                if key not in lines and "taxonomies" in lines:
+                    lines[key] = lines["taxonomies"]
 
     def invalid(key: str, message: str, hint: str | None = None) -> None:
         diagnostics.append(make(path, lines.get(key), 1 if lines.get(key) else None,

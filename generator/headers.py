@@ -8,6 +8,7 @@ never raises: a header it cannot read comes back as a diagnostic.
 from __future__ import annotations
 
 import html
+import json
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -23,8 +24,8 @@ _TOML_FENCE = re.compile(r"^\+\+\+\s*$")
 _TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
 _TOML_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*\]\s*(#.*)?$")
 _TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
-# Zola keeps a page's tags and categories in a [taxonomies] table; they are read from there
-# when the top level has none.
+# Zola keeps a page's tags and categories in a [taxonomies] table (``content.load`` reads
+# them from there when the top level has none); their lines are found here.
 _TAXONOMY_KEYS = ("tags", "categories")
 _JBAKE_LINE = re.compile(r"^([A-Za-z_][\w.-]*)\s*=(.*)$")
 _JBAKE_CLOSE = re.compile(r"^~{6,}\s*$")
@@ -66,7 +67,7 @@ _Loader.yaml_implicit_resolvers = {
 
 @dataclass(frozen=True)
 class Header:
-    style: str                      # "yaml", "toml", "jbake" or "none"
+    style: str                      # "yaml", "toml", "json", "jbake" or "none"
     fields: dict = field(hash=False)
     field_lines: dict = field(hash=False)   # key -> 1-based line in the file
     meta: dict = field(hash=False)          # <meta name value> tags
@@ -362,13 +363,36 @@ def _toml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
             key = match.group(1).strip("'\"")
             if not table or (table == "taxonomies" and key in _TAXONOMY_KEYS and key not in data):
                 key_lines.setdefault(key, number)
-    fields = dict(data)
-    taxonomies = data.get("taxonomies")
-    if isinstance(taxonomies, dict):
-        for key in _TAXONOMY_KEYS:
-            if key not in fields and key in taxonomies:
-                fields[key] = taxonomies[key]
-    return fields, key_lines, index + 1, []
+    return dict(data), key_lines, index + 1, []
+
+
+_JSON_KEY = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:')
+
+
+def _json_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
+    """Parse a JSON object at the top of the file (Hugo's JSON front matter); the body starts
+    on the line after the one that closes it."""
+    text = "\n".join(lines)
+    try:
+        data, end = json.JSONDecoder().raw_decode(text)
+    except json.JSONDecodeError as exc:
+        return {}, {}, len(lines), [make(path, exc.lineno, exc.colno, "frontmatter-invalid",
+                                         f"cannot parse JSON front matter: {exc.msg}")]
+    last = text.count("\n", 0, end)            # index of the line holding the closing brace
+    if not isinstance(data, dict):
+        return {}, {}, last + 1, [make(path, 1, 1, "frontmatter-invalid",
+                                       "JSON front matter must be an object of keys and values")]
+    if text[end:].split("\n", 1)[0].strip():
+        return {}, {}, last + 1, [make(path, last + 1, None, "frontmatter-invalid",
+                                       "text after the JSON front matter's closing '}' on its line")]
+    key_lines: dict = {}
+    depth = 0
+    for number, line in enumerate(lines[:last + 1], start=1):
+        match = _JSON_KEY.match(line)
+        if match and depth == 1:
+            key_lines.setdefault(match.group(1), number)
+        depth += line.count("{") + line.count("[") - line.count("}") - line.count("]")
+    return {str(k): v for k, v in data.items()}, key_lines, last + 1, []
 
 
 def split_header(text: str, path: str) -> Header:
@@ -389,6 +413,9 @@ def split_header(text: str, path: str) -> Header:
     elif lines and _TOML_FENCE.match(lines[0]):
         style = "toml"
         fields, key_lines, body_index, diagnostics = _toml_header(lines, path)
+    elif lines and (lines[0].strip() == "{" or lines[0].startswith('{"')):
+        style = "json"
+        fields, key_lines, body_index, diagnostics = _json_header(lines, path)
     else:
         close = _looks_like_jbake(lines)
         if close is not None:

@@ -40,7 +40,7 @@ from typing import Iterable, Mapping
 import jinja2
 
 from .config import ConfigError, SiteConfig, load_config
-from .content import HANDBOOK, PATTERN, Page, SourceFile, content_digest, discover
+from .content import HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, SourceFile, content_digest, discover
 from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
 from .markdown import Rendered
 from .parallel import load_and_parse
@@ -364,7 +364,7 @@ def classify(config: SiteConfig, path: Path | str) -> str | None:
         return STATIC
     for folder in (config.patterns_dir, config.handbook_dir):
         if _inside(path, root / folder):
-            return CONTENT if path.suffix.lower() == ".md" or path == root / folder else STATIC
+            return CONTENT if path.suffix.lower() in MARKDOWN_SUFFIXES or path == root / folder else STATIC
     if _inside(path, root / config.static_dir):
         return STATIC
     if _inside(path, root / "themes"):

@@ -170,7 +170,7 @@ def convert(text: str, source: str, pages: frozenset[str], kind: str, md: Markdo
     header = split_header(text, source)
     if header.style == "none":
         return None, ["no JBake header (the file must start with key=value lines closed by '~~~~~~')"], []
-    if header.style in ("yaml", "toml"):
+    if header.style in ("yaml", "toml", "json"):
         return None, [f"already has {header.style.upper()} frontmatter; nothing to convert"], []
     if header.diagnostics:
         return None, [f"line {d.line}: {d.message}" for d in header.diagnostics], []

@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
-from .content import PATTERN, Page
+from .content import MARKDOWN_SUFFIXES, PATTERN, Page
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -63,10 +63,10 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
     folders: dict[str, Page] = {}
     for source, page in by_source.items():
         folder, _, name = source.rpartition("/")
-        name = name.lower()
-        if name in ("index.md", "_index.md"):
+        name = posixpath.splitext(name.lower())[0]
+        if name in ("index", "_index"):
             folders[folder] = page
-        elif name == "readme.md":
+        elif name == "readme":
             folders.setdefault(folder, page)            # an index.md wins over a README
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
@@ -105,7 +105,7 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
         path = "/content/" + path[2:]         # Zola's link to a file of the content folder
     if path.startswith("/"):
         # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".
-        if path.lower().endswith(".md") and path[1:] in index.by_source:
+        if path.lower().endswith(MARKDOWN_SUFFIXES) and path[1:] in index.by_source:
             target = index.by_source[path[1:]]
             return Target(PAGE, target, target.url, fragment_value, path)
         site_path = path[len(index.base_path):] if path.startswith(index.base_path) else path.lstrip("/")
@@ -116,14 +116,14 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
     if joined.startswith("../") or joined == "..":
         return Target(BROKEN, written=path, fragment=fragment_value)
     lower = path.lower()
-    if lower.endswith(".md"):
+    if lower.endswith(MARKDOWN_SUFFIXES):
         target = index.by_source.get(joined)
         if target is not None:
             return Target(PAGE, target, target.url, fragment_value, path)
         return Target(BROKEN, written=path, fragment=fragment_value)
     if lower.endswith((".html", ".htm")):
         stem = joined.rsplit(".", 1)[0]
-        target = index.by_source.get(stem + ".md")
+        target = index.by_source.get(stem + ".md") or index.by_source.get(stem + ".markdown")
         if target is None and posixpath.basename(stem) in ("index",):
             target = _page_for(posixpath.dirname(stem), index)
         if target is None and "/" not in path:

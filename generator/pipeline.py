@@ -17,7 +17,7 @@ from typing import Callable
 import jinja2
 
 from .config import SiteConfig
-from .content import Page, discover, walk_files
+from .content import MARKDOWN_SUFFIXES, Page, discover, walk_files
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve
 from .markdown import Rendered
@@ -51,7 +51,7 @@ def static_files(config: SiteConfig) -> tuple[dict[str, str], dict[str, Path]]:
         base = config.root / folder
         source_prefix = Path(folder).as_posix().rstrip("/") + "/"
         for rel in walk_files(base):
-            if rel.lower().endswith(".md"):
+            if rel.lower().endswith(MARKDOWN_SUFFIXES):
                 continue
             out = prefix + rel
             urls[source_prefix + rel] = out

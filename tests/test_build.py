@@ -603,7 +603,9 @@ def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
         "site.toml": 'title = "T"\n',
         "content/handbook/_index.md": "+++\ntitle = \"Our Handbook\"\n+++\n\nSee [support](support/_index.md).\n",
         "content/handbook/support/_index.md": "---\ntitle: Support\nweight: 2\n---\n\nThe support section.\n",
-        "content/handbook/support/escalation.md": "# Escalation\n\nBack to [support](_index.md#top).\n",
+        "content/handbook/support/escalation.md": "# Escalation\n\nBack to [support](_index.md#top), on to "
+                                                  "[the guide](guide.markdown).\n",
+        "content/handbook/support/guide.markdown": "# Guide\n",
         "content/handbook/support/_drafts.md": "# Not a page\n",
         "content/handbook/sales/index.md": "# Sales\n",
         "content/handbook/sales/_index.md": "# Sales again\n",
@@ -617,6 +619,7 @@ def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
     assert soup(out / "index.html").h1.get_text(strip=True) == "Our Handbook"
     assert soup(out / "support" / "index.html").h1.get_text(strip=True) == "Support"
     assert not (out / "support" / "drafts").exists() and not (out / "support" / "_index").exists()
+    assert (out / "support" / "guide" / "index.html").is_file() and not (out / "support" / "guide.markdown").exists()
     home = soup(out / "index.html")
     assert home.select_one('main a[href="support/index.html"]') is not None    # the link found the folder page
     nav = [a.get_text(strip=True) for a in soup(out / "support" / "escalation" / "index.html").select("#__handbook-nav a")]

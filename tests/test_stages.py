@@ -41,7 +41,7 @@ def test_toml_header_as_hugo_and_zola_write_it():
     header = split_header(text, "p.md")
     assert header.style == "toml"
     assert header.fields["title"] == "A" and header.fields["date"] == dt.date(2024, 1, 2)
-    assert header.fields["tags"] == ["x", "y"] and header.fields["categories"] == ["Code"]
+    assert header.fields["taxonomies"] == {"tags": ["x", "y"], "categories": ["Code"]}
     assert header.field_lines == {"title": 2, "date": 3, "weight": 4, "tags": 7, "categories": 8}
     assert header.body_line == 13 and not header.diagnostics
     page, found = page_of(text)
@@ -60,6 +60,20 @@ def test_toml_header_top_level_tags_win_and_errors_have_lines():
     assert [(d.code, d.line) for d in unclosed.diagnostics] == [("frontmatter-invalid", 1)]
     page, found = page_of('+++\ntitle = "A"\nweight = "x"\n+++\n')
     assert page.order is None and [(d.code, d.line) for d in found] == [("field-invalid", 3)]
+
+
+def test_json_front_matter_as_hugo_writes_it_and_taxonomies_in_yaml():
+    text = '{\n  "title": "A",\n  "tags": ["x"],\n  "draft": true,\n  "extra": {"title": "no"}\n}\n\nbody\n'
+    header = split_header(text, "p.md")
+    assert header.style == "json" and header.field_lines == {"title": 2, "tags": 3, "draft": 4, "extra": 5}
+    assert header.body_line == 7 and header.body.strip() == "body"
+    page, found = page_of(text)
+    assert (page.title, page.tags, page.status, found) == ("A", ("x",), "draft", [])
+    broken = split_header('{\n "title": "x",\n}\nbody\n', "p.md")
+    assert [(d.code, d.line, d.column) for d in broken.diagnostics] == [("frontmatter-invalid", 3, 1)]
+    assert split_header("{% include note.html %}\ntext\n", "p.md").style == "none"      # Liquid, not JSON
+    page, found = page_of("---\ntitle: Y\ntaxonomies:\n  tags: [z, w]\n---\nbody\n")
+    assert page.tags == ("z", "w") and page.field_lines["tags"] == 3 and not found
 
 
 def test_jbake_header_lists_and_body_line():
