@@ -56,6 +56,7 @@ class Page:
     description: str = ""
     status: str = "published"
     aliases: tuple[str, ...] = ()
+    redirects: tuple[str, ...] = ()   # old URLs (site-relative) that lead here: aliases written as paths
     owner: str | None = None
     order: int | None = None
     fields: dict = field(default_factory=dict, hash=False, compare=False)
@@ -134,6 +135,30 @@ def page_url(kind: str, rel: str, slug_field: str | None) -> tuple[str, str]:
         parts.append(slug)
     url = "handbook/" + "".join(p + "/" for p in parts)
     return slug, url
+
+
+def is_redirect(alias: str) -> bool:
+    """An alias written as a path (``/old/url/``, ``posts/x.html``) is an old URL of the page;
+    any other alias is another name for it."""
+    if alias.startswith("/"):
+        return True
+    return " " not in alias and (alias.startswith(("./", "../")) or alias.endswith("/")
+                                 or alias.lower().endswith((".html", ".htm")))
+
+
+def redirect_url(alias: str, section: str = "") -> str | None:
+    """The site-relative URL of an alias path, read from the site's root when it starts with
+    ``/``, else from the URL folder ``section`` (a folder URL ends in ``/``); None when it
+    climbs out of the site, "" when it names the site's root."""
+    alias = alias.strip()
+    joined = alias.lstrip("/") if alias.startswith("/") else posixpath.join(section, alias)
+    path = posixpath.normpath(joined) if joined else ""
+    if path == ".." or path.startswith("../"):
+        return None
+    path = "" if path == "." else path
+    if not path or path.lower().endswith((".html", ".htm", ".xml", ".txt")):
+        return path
+    return path + "/"
 
 
 def _as_list(value, separator: str) -> list[str] | None:
@@ -298,6 +323,8 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
             invalid("aliases", "'aliases' must be a list or a ';'-separated string")
         else:
             aliases = parsed
+    redirect_paths = [alias for alias in aliases if is_redirect(alias)]
+    aliases = [alias for alias in aliases if not is_redirect(alias)]
 
     order = None
     order_key = "order" if "order" in fields else "weight"      # Hugo and Zola call it weight
@@ -321,11 +348,18 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
         title = _title_from_filename(source.rel)       # until the parse finds a heading
 
     slug, url = page_url(source.kind, source.rel, slug_field)
+    # Hugo and Zola write old URLs of a page as its aliases: those become redirects, not names;
+    # a relative one is read from the page's section, as Hugo does.
+    redirects = [redirect_url(path, posixpath.dirname(url.rstrip("/"))) for path in redirect_paths]
+    if any(found is None for found in redirects):
+        invalid("aliases", "an alias path climbs out of the site with '..'")
+    redirects = [found for found in redirects if found]
     page = Page(
         source=path, kind=source.kind, rel=source.rel, url=url, title=title, slug=slug,
         body=body, body_line=body_line, header_style=header.style, date=date,
         tags=_distinct(tags), categories=_distinct(categories),
         description=description, status=status, aliases=tuple(aliases), owner=owner,
+        redirects=tuple(dict.fromkeys(redirects)),
         order=order, fields=fields, field_lines=lines,
         header_ok=not (header.style in FRONTMATTER and header.diagnostics),
         digest=digest, title_given=title_given,

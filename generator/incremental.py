@@ -227,7 +227,7 @@ def _analyse(state: State, previous: State | None = None, changed: frozenset[str
 
 def _located(page: Page) -> tuple:
     """What of a page decides where other pages' links to it go, and which URLs exist."""
-    return (page.url, page.slug, page.kind, page.status, page.tags, page.categories)
+    return (page.url, page.slug, page.kind, page.status, page.tags, page.categories, page.redirects)
 
 
 _SITE_WIDE = frozenset({"slug-duplicate", "taxonomy-collision"})    # checks of the whole site, not of one page

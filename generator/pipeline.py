@@ -24,7 +24,7 @@ from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
 from .render import make_environment, render_all, render_failure, theme_paths
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
-from .validate import check_slugs, check_taxonomies, validate_page
+from .validate import check_redirects, check_slugs, check_taxonomies, validate_page
 
 
 @dataclass(frozen=True)
@@ -135,6 +135,7 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
     reserved = set(FIXED_URLS) - {"", "handbook/"}
     published = [p for p in pages if drafts or not p.is_draft]
     diagnostics += check_slugs(published, reserved)
+    diagnostics += check_redirects(published, generated)
     diagnostics += check_taxonomies(published)
     return Analysis(index, targets, tuple(diagnostics))
 

@@ -337,6 +337,16 @@ class Renderer:
                                          "self_url": _absolute(self.config, "feed.xml"),
                                          "home_url": _absolute(self.config, "")})
 
+    def redirect(self, page: Page, url: str) -> bytes:
+        """An old URL of ``page`` (an alias written as a path), sending readers on to it."""
+        target = escape(relative_url(url, page.url), quote=True)
+        title = escape(page.title)
+        canonical = escape(_absolute(self.config, page.url), quote=True)
+        return (f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>{title}</title>\n'
+                f'<link rel="canonical" href="{canonical}">\n<meta name="robots" content="noindex">\n'
+                f'<meta http-equiv="refresh" content="0; url={target}">\n</head>\n<body>\n'
+                f'<p>This page has moved: <a href="{target}">{title}</a>.</p>\n</body>\n</html>\n').encode("utf-8")
+
     def robots(self) -> bytes:
         return (f"User-agent: *\nAllow: /\n\nSitemap: {_absolute(self.config, 'sitemap.xml')}\n").encode()
 
@@ -372,6 +382,13 @@ def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
                      ("feed.xml", renderer.feed), ("robots.txt", renderer.robots)):
         if keep(url):
             jobs[url] = job
+    taken = set(jobs) | page_urls | {taxon.url for taxon in site.tags} | {taxon.url for taxon in site.categories} \
+        | {url for url, _ in fixed}
+    for page in site.pages:
+        for url in page.redirects:
+            if url not in taken and keep(url):    # a redirect over another output is an error already
+                jobs[url] = functools.partial(renderer.redirect, page, url)
+                taken.add(url)
     return jobs
 
 

@@ -121,6 +121,24 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
     return found
 
 
+def check_redirects(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnostic]:
+    """A redirect (an alias written as a path) must not take the URL of a page, of a generated
+    page or of another redirect."""
+    pages = list(pages)
+    taken = {page.url: f"the page '{page.source}'" for page in pages}
+    taken.update({url: "a generated page" for url in reserved})
+    found = []
+    for page in sorted(pages, key=lambda p: p.source):
+        for url in page.redirects:
+            other = taken.get(url)
+            if other is not None:
+                found.append(make(page.source, page.line_of("aliases") or 1, None, "slug-duplicate",
+                                  f"the alias /{url} would overwrite {other}", "remove the alias or change it"))
+            else:
+                taken[url] = f"an alias of '{page.source}'"
+    return found
+
+
 def check_taxonomies(pages: Iterable[Page]) -> list[Diagnostic]:
     """Two differently spelled tags (or categories) must not fall on the same page through
     their slug: ``C++`` and ``C#`` would both be ``tags/c/``, silently merged."""

@@ -663,3 +663,28 @@ def test_unquoted_raw_html_links_are_checked_and_rewritten(site):
     assert page.select_one('img[src="../img/a.png"]') is not None
     assert page.select_one('a[href="../../other/index.html"]') is not None
     assert "set href=x in text" in page.get_text()
+
+
+def test_aliases_written_as_paths_are_old_urls_that_lead_to_the_page(site):
+    body = "\n".join(f"## {name}\n\nText.\n" for name in ("Problem", "Context", "Solution", "Consequences"))
+    root = site({
+        "site.toml": 'title = "T"\nbase_url = "https://example.org/devrel/"\n',
+        "content/patterns/check-in.md": "---\ntitle: Check In\ncategories: [Social]\n"
+                                        "aliases: [/old/check-in/, old-check-in.html, Temperature Check]\n---\n\n" + body,
+        "content/patterns/hours.md": "---\ntitle: Hours\ncategories: [Social]\naliases: [/old/check-in/, /tags/]\n---\n\n" + body,
+    })
+    result = run_cli("build", "--root", str(root), "--keep-going")
+    assert [line for line in result.out.splitlines() if "error[" in line] == [
+        "content/patterns/hours.md:4: error[slug-duplicate]: the alias /old/check-in/ would overwrite an alias of "
+        "'content/patterns/check-in.md' (remove the alias or change it)",
+        "content/patterns/hours.md:4: error[slug-duplicate]: the alias /tags/ would overwrite a generated page "
+        "(remove the alias or change it)"], result.out
+    old = soup(root / "build/old/check-in/index.html")
+    assert old.find("meta", attrs={"http-equiv": "refresh"})["content"] == "0; url=../../patterns/check-in/index.html"
+    assert old.find("link", rel="canonical")["href"] == "https://example.org/devrel/patterns/check-in/"
+    relative = soup(root / "build/patterns/old-check-in.html")
+    assert relative.find("meta", attrs={"http-equiv": "refresh"})["content"] == "0; url=check-in/index.html"
+    page = (root / "build/patterns/check-in/index.html").read_text(encoding="utf-8")
+    assert "Temperature Check" in page and "/old/check-in/" not in page
+    assert "old/check-in" not in (root / "build/sitemap.xml").read_text(encoding="utf-8")
+    assert run_cli("linkcheck", "--root", str(root)).code == 0
