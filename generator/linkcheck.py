@@ -128,6 +128,8 @@ class PageScan:
     ids: frozenset[str]             # id attributes and <a name> values
     base_href: str | None           # the first <base href>, if any
     links: tuple[Link, ...]         # in document order
+    # Where and why reading stopped early: (line, column, reason), else None.
+    stopped: tuple[int, int, str] | None = None
 
 
 # --------------------------------------------------------------------------
@@ -291,14 +293,17 @@ class _PageReader(HTMLParser):
 def scan_html(text: str, path: str = "") -> PageScan:
     """Read one page: the ids it defines, its ``<base href>`` and its links."""
     reader = _PageReader()
+    stopped = None
     try:
         reader.feed(text)
         reader.close()
-    except Exception:  # a tokenizer failure on hostile markup: keep what was read
+    except Exception as exc:  # a tokenizer failure on hostile markup: keep what was read
         reader._close_anchor()
+        line, offset = reader.getpos()
+        stopped = (line, offset + 1, f"{type(exc).__name__}: {exc}")
     links = tuple(Link(url, line, column, label or "<a href>")
                   for url, line, column, label in reader.entries)
-    return PageScan(path, frozenset(reader.ids), reader.base_href, links)
+    return PageScan(path, frozenset(reader.ids), reader.base_href, links, stopped)
 
 
 def _decode(data: bytes) -> str:
@@ -977,6 +982,13 @@ def _link_diagnostic(page: str, link: Link, verdict: _Verdict) -> Diagnostic:
     return diagnostics.make(page, link.line, link.column, verdict.kind, message, verdict.hint)
 
 
+def _stopped_diagnostic(scan: PageScan) -> Diagnostic:
+    line, column, reason = scan.stopped
+    return diagnostics.make(scan.path, line, column, "internal-error",
+                            f"the HTML reader stopped here ({reason}); links and ids after this point "
+                            "were not checked")
+
+
 def check_site(folder: Path, *, base_url: str = "/", ignore: Sequence[str] = (),
                external: bool = False, cache_file: Path | None = None,
                timeout: float = 10.0, cache_ttl: float = 86400.0,
@@ -1007,6 +1019,8 @@ def check_site(folder: Path, *, base_url: str = "/", ignore: Sequence[str] = (),
     verdicts: dict[tuple, _Verdict] = {}
     checked = 0
     for scan in scans:
+        if scan.stopped is not None:
+            found.append(_stopped_diagnostic(scan))
         base = _page_base(scan, site)
         for link in scan.links:
             key = _memo_key(link.url, base)

@@ -649,3 +649,16 @@ def test_unreadable_cache_is_ignored_and_rewritten(tmp_path, server, content):
     assert server.total("/ok") == 1 and server.total("/missing") == 1
     assert sorted(json.loads(cache.read_text(encoding="utf-8"))) == [
         f"{server.base}/missing", f"{server.base}/ok"]
+
+
+# --------------------------------------------------------------------------
+# hostile markup and odd files
+# --------------------------------------------------------------------------
+
+def test_a_page_the_reader_cannot_finish_gets_a_diagnostic(tmp_path):
+    text = '<a href="before.html">x</a>\n<p>In XML you write <![ CDATA sections</p>\n<a href="after.html">y</a>\n'
+    site = write_site(tmp_path / "site", {"index.html": text, "before.html": page("")})
+    result = check_site(site)
+    [stopped] = result.diagnostics
+    assert (stopped.path, stopped.line, stopped.column, stopped.code) == ("index.html", 2, 24, "internal-error")
+    assert "links and ids after this point were not checked" in stopped.message
