@@ -263,6 +263,15 @@ class _PageReader(HTMLParser):
                         self._anchor_text = []
                         self._anchor_fallback = values.get("aria-label") or values.get("title") or ""
 
+    def parse_html_declaration(self, i: int) -> int:
+        """Read ``<![...`` as browsers do outside SVG and MathML: a bogus comment
+        that ends at the next ``>``. (The base class reads it as an SGML marked
+        section and raises on names it does not know, such as ``<![ x``.)"""
+        if self.rawdata.startswith("<![", i):
+            end = self.rawdata.find(">", i + 3)
+            return -1 if end < 0 else end + 1
+        return super().parse_html_declaration(i)
+
     def handle_data(self, data: str) -> None:
         if self._anchor is not None:
             self._anchor_text.append(data)

@@ -655,10 +655,25 @@ def test_unreadable_cache_is_ignored_and_rewritten(tmp_path, server, content):
 # hostile markup and odd files
 # --------------------------------------------------------------------------
 
-def test_a_page_the_reader_cannot_finish_gets_a_diagnostic(tmp_path):
-    text = '<a href="before.html">x</a>\n<p>In XML you write <![ CDATA sections</p>\n<a href="after.html">y</a>\n'
-    site = write_site(tmp_path / "site", {"index.html": text, "before.html": page("")})
+@pytest.mark.parametrize("odd", [
+    "<p>In XML you write <![ CDATA sections</p>",
+    "<![foo[ x ]]>",
+    "<![CDATA[ x ]]>",
+    "<![if !IE]><p>not IE</p><![endif]>",
+    "<!DOCTYPE x [ <!ENTITY y 'z'> ]>",
+    "<![CDATA[ runs to the next > <p>still text",
+])
+def test_markup_starting_with_lt_bang_bracket_does_not_stop_the_reader(tmp_path, odd):
+    # Browsers read '<![' (outside SVG and MathML) as a comment ending at the next '>'.
+    text = f'<a href="missing-before.html">x</a>\n{odd}\n<a href="missing-after.html">y</a>\n<h2 id="later">L</h2>\n'
+    site = write_site(tmp_path / "site", {"index.html": text,
+                                          "other.html": page('<a href="index.html#later">ok</a>\n')})
     result = check_site(site)
-    [stopped] = result.diagnostics
-    assert (stopped.path, stopped.line, stopped.column, stopped.code) == ("index.html", 2, 24, "internal-error")
-    assert "links and ids after this point were not checked" in stopped.message
+    assert [(d.line, d.code) for d in result.diagnostics] == [(1, "link-broken"), (3, "link-broken")]
+    scan = scan_html(text)
+    assert scan.stopped is None and "later" in scan.ids
+
+
+def test_unterminated_lt_bang_bracket_hides_the_rest_as_browsers_do():
+    scan = scan_html('<a href="a.html">a</a><![CDATA[ <a href="b.html"')
+    assert [link.url for link in scan.links] == ["a.html"] and scan.stopped is None
