@@ -81,6 +81,11 @@ _URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
 }
 # Attributes holding a comma-separated list of image candidates.
 _SRCSET_ATTRIBUTES = frozenset({"srcset"})
+# Elements whose content is text, not markup (besides <script> and <style>,
+# which HTMLParser already reads so).
+_RAW_TEXT_ELEMENTS = frozenset({"textarea", "title"})
+# Elements that start SVG or MathML content, where <title> holds markup.
+_FOREIGN_ELEMENTS = frozenset({"svg", "math"})
 # <link rel> values that name an origin to warm up, not a resource to fetch.
 _HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
 
@@ -213,12 +218,14 @@ class _PageReader(HTMLParser):
         self._anchor: list | None = None        # entries of the open <a>
         self._anchor_text: list[str] = []
         self._anchor_fallback = ""
+        self._foreign = 0                       # open <svg> and <math> elements
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values: dict[str, str] = {}
         for name, value in attrs:
             if value is not None and name not in values:
                 values[name] = value
+        self._track_content(tag)
         ident = values.get("id")
         if ident:
             self.ids.add(ident)
@@ -279,6 +286,16 @@ class _PageReader(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "a":
             self._close_anchor()
+        elif tag in _FOREIGN_ELEMENTS and self._foreign:
+            self._foreign -= 1
+
+    def _track_content(self, tag: str) -> None:
+        """Follow SVG and MathML nesting, and read the text of ``<textarea>`` and
+        ``<title>`` as text, as browsers do (except an SVG ``<title>``)."""
+        if tag in _FOREIGN_ELEMENTS:
+            self._foreign += 1
+        elif tag in _RAW_TEXT_ELEMENTS and not self._foreign:
+            self.set_cdata_mode(tag)
 
     def close(self) -> None:
         super().close()

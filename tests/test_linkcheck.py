@@ -677,3 +677,13 @@ def test_markup_starting_with_lt_bang_bracket_does_not_stop_the_reader(tmp_path,
 def test_unterminated_lt_bang_bracket_hides_the_rest_as_browsers_do():
     scan = scan_html('<a href="a.html">a</a><![CDATA[ <a href="b.html"')
     assert [link.url for link in scan.links] == ["a.html"] and scan.stopped is None
+
+
+def test_textarea_and_title_hold_text_not_links():
+    text = ('<title>See <a href="in-title.html"></title>\n'
+            '<TEXTAREA rows=3><a href="in-textarea.html" id="no-id"></TextArea >\n'
+            '<svg><title>Icon <a href="in-svg-title.html">x</a></title></svg>\n'
+            '<a href="real.html">real</a>\n')
+    scan = scan_html(text)
+    assert [link.url for link in scan.links] == ["in-svg-title.html", "real.html"]
+    assert scan.ids == frozenset()
