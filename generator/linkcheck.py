@@ -219,21 +219,18 @@ class _PageReader(HTMLParser):
         self._anchor_text: list[str] = []
         self._anchor_fallback = ""
         self._foreign = 0                       # open <svg> and <math> elements
+        self._templates = 0                     # open <template> elements
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values: dict[str, str] = {}
         for name, value in attrs:
             if value is not None and name not in values:
                 values[name] = value
+        if not self._templates:
+            self._add_ids(tag, values)
         self._track_content(tag)
-        ident = values.get("id")
-        if ident:
-            self.ids.add(ident)
         if tag == "a":
             self._close_anchor()
-            name = values.get("name")
-            if name:
-                self.ids.add(name)
         elif tag == "img" and self._anchor is not None:
             alt = values.get("alt")
             if alt:
@@ -288,12 +285,26 @@ class _PageReader(HTMLParser):
             self._close_anchor()
         elif tag in _FOREIGN_ELEMENTS and self._foreign:
             self._foreign -= 1
+        elif tag == "template" and self._templates:
+            self._templates -= 1
+
+    def _add_ids(self, tag: str, values: Mapping[str, str]) -> None:
+        """The element's ``id``, and the ``name`` of an ``<a>``: fragment targets."""
+        ident = values.get("id")
+        if ident:
+            self.ids.add(ident)
+        name = values.get("name") if tag == "a" else None
+        if name:
+            self.ids.add(name)
 
     def _track_content(self, tag: str) -> None:
-        """Follow SVG and MathML nesting, and read the text of ``<textarea>`` and
+        """Follow SVG, MathML and ``<template>`` nesting (ids inside a template are
+        not part of the document), and read the text of ``<textarea>`` and
         ``<title>`` as text, as browsers do (except an SVG ``<title>``)."""
         if tag in _FOREIGN_ELEMENTS:
             self._foreign += 1
+        elif tag == "template":
+            self._templates += 1
         elif tag in _RAW_TEXT_ELEMENTS and not self._foreign:
             self.set_cdata_mode(tag)
 

@@ -687,3 +687,16 @@ def test_textarea_and_title_hold_text_not_links():
     scan = scan_html(text)
     assert [link.url for link in scan.links] == ["in-svg-title.html", "real.html"]
     assert scan.ids == frozenset()
+
+
+def test_ids_inside_a_template_are_not_targets(tmp_path):
+    text = page('<template id="tpl"><h2 id="in-template">T</h2><a name="named-in-template"></a>'
+                '<template><p id="nested"></p></template><a href="#after-nested">x</a></template>\n'
+                '<h2 id="after">A</h2>\n'
+                '<a href="#in-template">1</a> <a href="#named-in-template">2</a> <a href="#nested">3</a>\n'
+                '<a href="#tpl">4</a> <a href="#after">5</a>\n')
+    site = write_site(tmp_path / "site", {"index.html": text})
+    result = check_site(site)
+    assert sorted(d.message.split("no id ")[1] for d in result.diagnostics) == [
+        "'after-nested' in index.html", "'in-template' in index.html",
+        "'named-in-template' in index.html", "'nested' in index.html"]
