@@ -69,7 +69,7 @@ LABEL_LIMIT = 60
 _URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "a": ("href",),
     "area": ("href",),
-    "link": ("href",),
+    "link": ("href", "imagesrcset"),
     "img": ("src", "srcset"),
     "source": ("src", "srcset"),
     "script": ("src",),
@@ -78,9 +78,18 @@ _URL_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "video": ("src", "poster"),
     "audio": ("src",),
     "track": ("src",),
+    "object": ("data",),
+    "input": ("src",),                  # only with type="image"
+    "blockquote": ("cite",),
+    "q": ("cite",),
+    "del": ("cite",),
+    "ins": ("cite",),
+    # SVG elements; inside <svg>, xlink:href is read when href is absent.
+    "use": ("href",),
+    "image": ("href",),
 }
 # Attributes holding a comma-separated list of image candidates.
-_SRCSET_ATTRIBUTES = frozenset({"srcset"})
+_SRCSET_ATTRIBUTES = frozenset({"srcset", "imagesrcset"})
 # Elements whose content is text, not markup (besides <script> and <style>,
 # which HTMLParser already reads so).
 _RAW_TEXT_ELEMENTS = frozenset({"textarea", "title"})
@@ -245,13 +254,25 @@ class _PageReader(HTMLParser):
                 if url:
                     self._add(_clean_url(url), "<meta refresh>")
             return
-        wanted = _URL_ATTRIBUTES.get(tag)
-        if wanted is None:
-            return
-        if tag == "link" and _HINT_RELS.intersection(values.get("rel", "").lower().split()):
-            return
-        for attribute in wanted:
+        if tag in _URL_ATTRIBUTES and not self._ignores_urls(tag, values):
+            self._add_attribute_links(tag, values)
+
+    def _ignores_urls(self, tag: str, values: Mapping[str, str]) -> bool:
+        """Elements whose URL attributes fetch nothing: an ``<input>`` that is not
+        an image button, and a ``<link>`` whose every ``rel`` only names an origin."""
+        if tag == "input":
+            return values.get("type", "").strip().lower() != "image"
+        if tag == "link":
+            rels = set(values.get("rel", "").lower().split())
+            return bool(rels) and rels <= _HINT_RELS
+        return False
+
+    def _add_attribute_links(self, tag: str, values: Mapping[str, str]) -> None:
+        for attribute in _URL_ATTRIBUTES[tag]:
             value = values.get(attribute)
+            if value is None and attribute == "href" and self._foreign:
+                attribute = "xlink:href"         # SVG 1.1; SVG 2 prefers href
+                value = values.get(attribute)
             if value is None:
                 continue
             label = None if tag == "a" else f"<{tag} {attribute}>"

@@ -700,3 +700,30 @@ def test_ids_inside_a_template_are_not_targets(tmp_path):
     assert sorted(d.message.split("no id ")[1] for d in result.diagnostics) == [
         "'after-nested' in index.html", "'in-template' in index.html",
         "'named-in-template' in index.html", "'nested' in index.html"]
+
+
+def test_more_elements_and_attributes_are_checked(tmp_path):
+    body = ('<object data="m-object.pdf" type="application/pdf"></object>\n'
+            '<input type="IMAGE" src="m-input.png" alt="go"> <input type="text" src="not-read.png">\n'
+            '<blockquote cite="m-blockquote.html">b</blockquote> <q cite="m-q.html">q</q>\n'
+            '<del cite="m-del.html">d</del> <ins cite="m-ins.html">i</ins>\n'
+            '<svg><a href="m-svg-a.html"><text>svg a</text></a><a xlink:href="m-svg-xlink.html"><text>x</text></a>'
+            '<use href="#m-use"></use><use xlink:href="#m-use-xlink"/><symbol id="icon"></symbol>'
+            '<use href="#icon"/><image href="m-image.png"/><image xlink:href="m-image-xlink.png"/></svg>\n'
+            '<a xlink:href="not-read-outside-svg.html">html a</a>\n')
+    head = ('<link rel="preload" as="image" href="hero.png" imagesrcset="m-small.png 480w, hero.png 960w">\n'
+            '<link rel="preconnect stylesheet" href="m-multirel.css">\n'
+            '<link rel="preconnect" href="https://fonts.example.net"> <link rel="DNS-Prefetch" href="//x.example">\n')
+    text = page(body, head=head)
+    site = write_site(tmp_path / "site", {"index.html": text, "hero.png": "png"})
+    result = check_site(site)
+    named = sorted(d.message.split(" -> ")[0].split("link ", 1)[1] + " " +
+                   d.message.split(" -> ")[1].split(":")[0] for d in result.diagnostics)
+    assert named == sorted([
+        "<object data> 'm-object.pdf'", "<input src> 'm-input.png'", "<blockquote cite> 'm-blockquote.html'",
+        "<q cite> 'm-q.html'", "<del cite> 'm-del.html'", "<ins cite> 'm-ins.html'",
+        "'svg a' 'm-svg-a.html'", "'x' 'm-svg-xlink.html'", "<use href> '#m-use'",
+        "<use xlink:href> '#m-use-xlink'", "<image href> 'm-image.png'",
+        "<image xlink:href> 'm-image-xlink.png'", "<link imagesrcset> 'm-small.png'",
+        "<link href> 'm-multirel.css'"])
+    assert result.external_urls == ()
