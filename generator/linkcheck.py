@@ -100,10 +100,12 @@ _HINT_RELS = frozenset({"preconnect", "dns-prefetch"})
 
 _WHITESPACE = " \t\n\r\f"
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-_META_REFRESH = re.compile(
-    r"""^\s*\d*(?:\.\d*)?\s*(?:[;,]\s*(?:url\s*=\s*)?(?P<url>.*?))?\s*$""",
-    re.IGNORECASE | re.DOTALL,
-)
+# A refresh's time (digits, then digits and dots, as the HTML standard reads it)
+# and the separator after it; what follows is the URL part.
+_META_REFRESH = re.compile(r"[ \t\n\r\f]*(?:\d|(?=\.))[\d.]*"
+                           r"(?:(?=[;, \t\n\r\f])[ \t\n\r\f]*(?:[;,][ \t\n\r\f]*)?(?P<rest>.*))?",
+                           re.DOTALL)
+_META_REFRESH_URL = re.compile(r"url[ \t\n\r\f]*=[ \t\n\r\f]*", re.IGNORECASE)
 _WEB_SCHEMES = ("http", "https")
 _DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
@@ -187,16 +189,22 @@ def parse_srcset(value: str) -> list[str]:
 
 
 def parse_meta_refresh(content: str) -> str | None:
-    """The URL of a ``<meta http-equiv="refresh" content="...">``, if it names one."""
-    match = _META_REFRESH.match(content)
-    if not match or not match.group("url"):
+    """The URL of a ``<meta http-equiv="refresh" content="...">``, if it names one.
+
+    Follows the HTML standard: a time (``0``, ``1.5``), then ``;``, ``,`` or
+    whitespace, then the URL, optionally after ``url=`` and in quotes (a
+    quoted URL ends at its closing quote).
+    """
+    match = _META_REFRESH.fullmatch(content)
+    url = match.group("rest") if match else None
+    if not url:
         return None
-    url = match.group("url").strip()
-    if len(url) >= 2 and url[0] == url[-1] and url[0] in "'\"":
-        url = url[1:-1].strip()
-    elif url[:1] in ("'", '"'):
-        url = url[1:].strip()
-    return url or None
+    prefix = _META_REFRESH_URL.match(url)
+    if prefix:
+        url = url[prefix.end():]
+    if url[:1] in ("'", '"'):
+        url = url[1:].partition(url[0])[0]
+    return url.strip(_WHITESPACE) or None
 
 
 def _clean_url(value: str) -> str:

@@ -78,6 +78,18 @@ def test_parse_meta_refresh():
     assert parse_meta_refresh("0;") is None
 
 
+def test_parse_meta_refresh_follows_the_html_standard():
+    assert parse_meta_refresh("0 m12.html") == "m12.html"               # whitespace separates
+    assert parse_meta_refresh("1.5.5; url=m14.html") == "m14.html"      # digits and dots
+    assert parse_meta_refresh(".5; url=half.html") == "half.html"
+    assert parse_meta_refresh("0\n;\nURL\n=\nn.html") == "n.html"
+    assert parse_meta_refresh("0; url='a b.html' trailing") == "a b.html"  # a quote ends the URL
+    assert parse_meta_refresh("0;urlfoo.html") == "urlfoo.html"
+    assert parse_meta_refresh("0; url=") is None
+    assert parse_meta_refresh("-1; url=x.html") is None and parse_meta_refresh("soon; url=x.html") is None
+    assert parse_meta_refresh("0x.html") is None
+
+
 def test_scan_html_positions_labels_and_ids():
     text = ('<!doctype html>\n'
             '<p id="intro">\n'
