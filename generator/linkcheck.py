@@ -480,18 +480,22 @@ def _normal_netloc(scheme: str, netloc: str) -> str:
 
 def _remove_dot_segments(path: str) -> tuple[str, bool]:
     """RFC 3986 dot-segment removal for an absolute path; also tells whether a
-    '..' tried to climb above the root (browsers silently stop there)."""
-    if "." not in path:
+    '..' tried to climb above the root (browsers silently stop there).
+
+    As in the WHATWG URL standard, ``%2e`` counts as a dot in a dot segment.
+    """
+    if "." not in path and "%2" not in path:
         return path, False
     segments = path.split("/")[1:]
     output: list[str] = []
     escaped = False
     last = len(segments) - 1
     for index, segment in enumerate(segments):
-        if segment == ".":
+        dots = _dot_segment(segment)
+        if dots == ".":
             if index == last:
                 output.append("")
-        elif segment == "..":
+        elif dots == "..":
             if output:
                 output.pop()
             else:
@@ -501,6 +505,14 @@ def _remove_dot_segments(path: str) -> tuple[str, bool]:
         else:
             output.append(segment)
     return "/" + "/".join(output), escaped
+
+
+def _dot_segment(segment: str) -> str:
+    """'.' or '..' for a dot segment, written with dots or ``%2e``; else ''."""
+    if len(segment) > 6 or not segment:
+        return ""
+    plain = segment.lower().replace("%2e", ".")
+    return plain if plain in (".", "..") else ""
 
 
 def _resolve_location(raw: str, base: _Location) -> tuple[_Location, str | None, bool, bool] | None:

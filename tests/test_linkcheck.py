@@ -739,3 +739,14 @@ def test_more_elements_and_attributes_are_checked(tmp_path):
         "<image xlink:href> 'm-image-xlink.png'", "<link imagesrcset> 'm-small.png'",
         "<link href> 'm-multirel.css'"])
     assert result.external_urls == ()
+
+
+def test_percent_encoded_dot_segments_are_dot_segments(tmp_path):
+    index = page('<a href="guide/%2e%2e/start.html">up, encoded</a>\n'
+                 '<a href="guide/.%2E/guide/%2e/">mixed</a>\n'
+                 '<a href="%2e%2e/outside.html">climbs out</a>\n')
+    site = write_site(tmp_path / "site", {"index.html": index, "start.html": page(""),
+                                          "guide/index.html": page("")})
+    [escape] = check_site(site).diagnostics
+    assert escape.line == line_of(index, "climbs out")
+    assert escape.message.endswith("points outside the checked folder")
