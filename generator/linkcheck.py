@@ -403,16 +403,42 @@ def _scan_pages(folder: Path, pages: Sequence[str]) -> list[PageScan]:
     return [_scan_file(job) for job in jobs]
 
 
-def _list_files(folder: Path) -> list[str]:
-    """Every file under the folder: relative, '/'-separated, sorted."""
-    found = []
-    for directory, subdirs, names in os.walk(folder):
-        subdirs.sort()
-        relative = os.path.relpath(directory, folder)
-        prefix = "" if relative == "." else relative.replace(os.sep, "/") + "/"
-        for name in names:
-            found.append(prefix + name)
-    return sorted(found)
+def _list_files(folder: Path) -> tuple[list[str], list[str]]:
+    """Every file under the folder, and the pages among them: relative,
+    '/'-separated, sorted.
+
+    Symbolic links are followed, to files and to folders (a folder is not
+    entered again inside itself, so link loops end). A link to nothing is not
+    a file. Pages are the regular files with an HTML suffix; named pipes and
+    other special files are only link targets, never read.
+    """
+    files: list[str] = []
+    pages: list[str] = []
+    pending: list[tuple[str, str, frozenset]] = [(str(folder), "", frozenset())]
+    while pending:
+        directory, prefix, above = pending.pop()
+        try:
+            info = os.stat(directory)
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        here = (info.st_dev, info.st_ino)
+        if here in above:
+            continue
+        for entry in entries:
+            name = prefix + entry.name
+            try:
+                if entry.is_dir():
+                    pending.append((entry.path, name + "/", above | {here}))
+                elif entry.is_file():
+                    files.append(name)
+                    if name.lower().endswith(HTML_SUFFIXES):
+                        pages.append(name)
+                elif os.path.exists(entry.path):
+                    files.append(name)
+            except OSError:
+                continue
+    return sorted(files), sorted(pages)
 
 
 # --------------------------------------------------------------------------
@@ -1088,8 +1114,8 @@ def check_site(folder: Path, *, base_url: str = "/", ignore: Sequence[str] = (),
         raise NotADirectoryError(f"'{folder}' is not a folder")
     patterns = compile_ignore(ignore)
     site = _site_from_base_url(base_url)
-    files = _list_files(folder)
-    scans = _scan_pages(folder, [name for name in files if name.lower().endswith(HTML_SUFFIXES)])
+    files, pages = _list_files(folder)
+    scans = _scan_pages(folder, pages)
     targets = _Targets(files, {scan.path: scan for scan in scans})
 
     found: list[Diagnostic] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import socket
 import threading
 import time
@@ -20,6 +21,8 @@ import pytest
 from generator import linkcheck
 from generator.diagnostics import Severity
 from generator.linkcheck import check_site, parse_meta_refresh, parse_srcset, scan_html
+
+from conftest import run_cli
 
 
 # --------------------------------------------------------------------------
@@ -750,3 +753,29 @@ def test_percent_encoded_dot_segments_are_dot_segments(tmp_path):
     [escape] = check_site(site).diagnostics
     assert escape.line == line_of(index, "climbs out")
     assert escape.message.endswith("points outside the checked folder")
+
+
+def test_symbolic_links_are_followed_and_dangling_ones_are_missing(tmp_path):
+    index = page('<a href="linked/">1</a> <a href="linked/index.html#r">2</a> <a href="alias.html#s">3</a>\n'
+                 '<a href="dangling.html">to nothing</a>\n'
+                 '<a href="real/up/real/index.html#r">through a loop</a>\n')
+    site = write_site(tmp_path / "site", {"index.html": index,
+                                          "real/index.html": page('<p id="r"></p>\n'),
+                                          "shared/page.html": page('<p id="s"></p>\n')})
+    (site / "linked").symlink_to("real", target_is_directory=True)
+    (site / "real" / "up").symlink_to("..", target_is_directory=True)     # a loop
+    (site / "alias.html").symlink_to("shared/page.html")
+    (site / "dangling.html").symlink_to("does-not-exist.html")
+    result = check_site(site)
+    assert [(d.line, d.message.split(" -> ")[1]) for d in result.diagnostics] == [
+        (line_of(index, "to nothing"), "'dangling.html': no such file"),
+        (line_of(index, "through a loop"), "'real/up/real/index.html#r': no such file")]
+    assert result.pages == 5            # index, real/, linked/, shared/page, alias
+
+
+def test_a_named_pipe_is_not_read_as_a_page(tmp_path):
+    site = write_site(tmp_path / "site", {"index.html": page('<a href="pipe.html">pipe</a>\n')})
+    os.mkfifo(site / "pipe.html")
+    result = run_cli("linkcheck", str(site), "--base-url", "/", "--format", "json", cwd=tmp_path, timeout=30)
+    assert result.code == 0, result.err
+    assert result.json()["diagnostics"] == []
