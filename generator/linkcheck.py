@@ -477,7 +477,10 @@ class _Site:
     base_path: str  # starts and ends with '/'
 
     def page_location(self, relative: str) -> _Location:
-        return _Location(self.scheme, self.netloc, self.base_path + quote(relative, safe="/"))
+        """Where a file of the folder is served. A name that is not UTF-8 (held
+        with surrogate escapes) is percent-encoded byte for byte."""
+        return _Location(self.scheme, self.netloc,
+                         self.base_path + quote(relative, safe="/", errors="surrogateescape"))
 
 
 def _site_from_base_url(base_url: str) -> _Site:
@@ -1062,7 +1065,7 @@ def _judge(raw: str, base: _Location, site: _Site, targets: _Targets,
     if not path.startswith(site.base_path):
         return _Verdict("link-broken", shown, f"outside the site base path '{site.base_path}'",
                         f"links into this site start with '{site.base_path}'")
-    relative = unquote(path[len(site.base_path):])
+    relative = unquote(path[len(site.base_path):], errors="surrogateescape")
     page = targets.find(relative)
     if page is None:
         suggestion = targets.file_hint(relative)

@@ -779,3 +779,14 @@ def test_a_named_pipe_is_not_read_as_a_page(tmp_path):
     result = run_cli("linkcheck", str(site), "--base-url", "/", "--format", "json", cwd=tmp_path, timeout=30)
     assert result.code == 0, result.err
     assert result.json()["diagnostics"] == []
+
+
+def test_a_file_name_that_is_not_utf8(tmp_path):
+    site = write_site(tmp_path / "site", {"index.html": page('<a href="bad%FFname.html#x">encoded</a>\n'
+                                                           '<a href="bad%FEname.html">other byte</a>\n')})
+    with open(os.fsencode(site) + b"/bad\xffname.html", "wb") as stream:
+        stream.write(b'<p id="x"></p><a href="index.html">back</a><a href="bad%FFname.html#nope">self</a>')
+    result = check_site(site)
+    assert [(d.path, d.message.split(" -> ")[1]) for d in result.diagnostics] == [
+        ("bad\udcffname.html", "'bad%FFname.html#nope': no id 'nope' in bad\udcffname.html"),
+        ("index.html", "'bad%FEname.html': no such file")]
