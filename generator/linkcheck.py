@@ -625,7 +625,7 @@ class _Targets:
                 self.children[grandparent].add(folder)
                 self.by_name[folder].append(parent)
         self._found: dict[str, str | None] = {}
-        self._file_hints: dict[str, str | None] = {}
+        self._file_hints: dict[str, tuple[str, ...]] = {}
         self._id_hints: dict[tuple[str, str], str | None] = {}
 
     def find(self, relative: str) -> str | None:
@@ -641,25 +641,23 @@ class _Targets:
             return name + "/index.html"
         return None
 
-    def file_hint(self, relative: str) -> str | None:
-        """The existing file closest to a missing target, if any is close."""
+    def file_hints(self, relative: str) -> tuple[str, ...]:
+        """Existing files close to a missing target, best first."""
         if relative in self._file_hints:
             return self._file_hints[relative]
         item = unicodedata.normalize("NFC", relative).rstrip("/")
         parent, _, leaf = item.rpartition("/")
-        best = None
+        found: list[str] = []
         siblings = self.children.get(parent)
         if siblings and leaf:
-            match = difflib.get_close_matches(leaf, sorted(siblings), n=1, cutoff=0.6)
-            if match:
-                best = self._as_file(f"{parent}/{match[0]}" if parent else match[0])
-        if best is None and leaf:
-            same_name = self.by_name.get(leaf) or self.by_name.get(leaf + ".html")
-            if same_name:
-                match = difflib.get_close_matches(item, same_name, n=1, cutoff=0.0)
-                best = self._as_file(match[0]) if match else None
-        self._file_hints[relative] = best
-        return best
+            for match in difflib.get_close_matches(leaf, sorted(siblings), n=3, cutoff=0.6):
+                found.append(self._as_file(f"{parent}/{match}" if parent else match))
+        same_name = (self.by_name.get(leaf) or self.by_name.get(leaf + ".html")) if leaf else None
+        if same_name:
+            found.extend(self._as_file(match) for match in difflib.get_close_matches(item, same_name, n=3, cutoff=0.0))
+        hints = tuple(dict.fromkeys(name for name in found if name is not None))
+        self._file_hints[relative] = hints
+        return hints
 
     def has_id(self, page: str, fragment: str) -> bool:
         scan = self.pages.get(page)
@@ -992,6 +990,7 @@ class _Verdict:
     url: str = ""
     reason: str = ""
     hint: str | None = None
+    file_hints: tuple[str, ...] = ()    # files to suggest, best first, for a missing file
 
 
 _SKIP = _Verdict("skip")
@@ -1065,12 +1064,13 @@ def _judge(raw: str, base: _Location, site: _Site, targets: _Targets,
     if not path.startswith(site.base_path):
         return _Verdict("link-broken", shown, f"outside the site base path '{site.base_path}'",
                         f"links into this site start with '{site.base_path}'")
-    relative = unquote(path[len(site.base_path):], errors="surrogateescape")
+    encoded = path[len(site.base_path):]
+    relative = unquote(encoded, errors="surrogateescape")
     page = targets.find(relative)
     if page is None:
-        suggestion = targets.file_hint(relative)
-        return _Verdict("link-broken", shown, "no such file",
-                        f"did you mean '{suggestion}'?" if suggestion else None)
+        written = {encoded, unicodedata.normalize("NFC", relative)}
+        hints = tuple(name for name in targets.file_hints(relative) if name not in written)
+        return _Verdict("link-broken", shown, "no such file", file_hints=hints)
     if fragment is None or not page.lower().endswith(HTML_SUFFIXES):
         return _Verdict("ok", shown)
     decoded = unquote(fragment)
@@ -1086,7 +1086,12 @@ def _link_diagnostic(page: str, link: Link, verdict: _Verdict) -> Diagnostic:
         message = f"link {link.label} -> '{link.url}': {verdict.reason}"
     else:
         message = f"broken link {link.label} -> '{link.url}': {verdict.reason}"
-    return diagnostics.make(page, link.line, link.column, verdict.kind, message, verdict.hint)
+    hint = verdict.hint
+    if verdict.file_hints:      # the first suggestion that is not the linking page itself
+        own = unicodedata.normalize("NFC", page)
+        choice = next((name for name in verdict.file_hints if name != own), None)
+        hint = f"did you mean '{choice}'?" if choice else None
+    return diagnostics.make(page, link.line, link.column, verdict.kind, message, hint)
 
 
 def _stopped_diagnostic(scan: PageScan) -> Diagnostic:

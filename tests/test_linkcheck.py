@@ -790,3 +790,19 @@ def test_a_file_name_that_is_not_utf8(tmp_path):
     assert [(d.path, d.message.split(" -> ")[1]) for d in result.diagnostics] == [
         ("bad\udcffname.html", "'bad%FFname.html#nope': no id 'nope' in bad\udcffname.html"),
         ("index.html", "'bad%FEname.html': no such file")]
+
+
+def test_hints_never_name_the_linking_page_or_the_link_itself(tmp_path):
+    site = write_site(tmp_path / "site", {
+        "refresh.html": page('<a href="missing-refresh.html">m</a>\n'),
+        "index.html": page('<a href="missing-refresh.html">m</a>\n<a href="a%20b.html">encoded</a>\n'),
+        "a%20b.html": page(""),       # a file whose name holds '%20'; the link means 'a b.html'
+        "only.html": page('<a href="onl.html">m</a>\n'),
+    })
+    hints = {(d.path, d.message.split(" -> ")[1].split(":")[0]): d.hint for d in check_site(site).diagnostics}
+    assert hints == {
+        ("index.html", "'missing-refresh.html'"): "did you mean 'refresh.html'?",
+        ("refresh.html", "'missing-refresh.html'"): None,
+        ("index.html", "'a%20b.html'"): None,
+        ("only.html", "'onl.html'"): "did you mean 'index.html'?",     # the next best, not only.html
+    }
