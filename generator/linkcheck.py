@@ -1033,6 +1033,13 @@ def _ignored(url: str, patterns: Sequence[re.Pattern[str]]) -> bool:
     return any(pattern.search(url) for pattern in patterns)
 
 
+def _climbs_out(raw: str, base: _Location, path: str, site: _Site, explicit: bool) -> bool:
+    """Whether a relative link from inside the base path resolved outside it:
+    only '..' segments take a relative path there."""
+    return (not explicit and not raw.startswith("/") and base.path.startswith(site.base_path)
+            and not path.startswith(site.base_path))
+
+
 def _judge(raw: str, base: _Location, site: _Site, targets: _Targets,
            patterns: Sequence[re.Pattern[str]]) -> _Verdict:
     """Resolve one link and check it against the folder (external ones are
@@ -1058,7 +1065,7 @@ def _judge(raw: str, base: _Location, site: _Site, targets: _Targets,
     shown = _display(location, fragment)
     if _ignored(shown, patterns):
         return _SKIP
-    if escaped:
+    if escaped or _climbs_out(raw, base, path, site, explicit):
         return _Verdict("link-broken", shown, "points outside the checked folder",
                         "the path has more '../' than there are folders above the page")
     if not path.startswith(site.base_path):

@@ -806,3 +806,19 @@ def test_hints_never_name_the_linking_page_or_the_link_itself(tmp_path):
         ("index.html", "'a%20b.html'"): None,
         ("only.html", "'onl.html'"): "did you mean 'index.html'?",     # the next best, not only.html
     }
+
+
+def test_climbing_above_a_sub_path_base_url_points_outside_the_folder(tmp_path):
+    index = page('<a href="../">up</a>\n<a href="guide/../../x.html">up again</a>\n'
+                 '<a href="/other/">root-relative</a>\n')
+    site = write_site(tmp_path / "site", {"index.html": index, "guide/index.html": page('<a href="../../">up</a>\n')})
+    result = check_site(site, base_url="https://example.org/devrel/")
+    assert [(d.path, d.message.split(": ", 1)[1], d.hint) for d in result.diagnostics] == [
+        ("guide/index.html", "points outside the checked folder",
+         "the path has more '../' than there are folders above the page"),
+        ("index.html", "points outside the checked folder",
+         "the path has more '../' than there are folders above the page"),
+        ("index.html", "points outside the checked folder",
+         "the path has more '../' than there are folders above the page"),
+        ("index.html", "outside the site base path '/devrel/'", "links into this site start with '/devrel/'"),
+    ]
