@@ -484,14 +484,20 @@ class _Site:
 
 
 def _site_from_base_url(base_url: str) -> _Site:
-    parts = urlsplit(base_url.strip())
-    scheme = parts.scheme.lower()
-    if scheme and parts.netloc:
-        netloc = _normal_netloc(scheme, parts.netloc)
-        path = parts.path
-    else:
-        scheme, netloc = "", ""
-        path = parts.path if not parts.scheme else "/"
+    """The site a base URL names: an http(s) URL with a host, or a path that
+    starts with '/'. Raises ValueError for anything else, as the configuration does."""
+    text = base_url.strip()
+    try:
+        parts = urlsplit(text)
+        scheme = parts.scheme.lower()
+        valid = (scheme in _WEB_SCHEMES and bool(parts.hostname)) or (not scheme and text.startswith("/"))
+    except ValueError:
+        valid = False
+    if not valid or text.startswith("//"):
+        raise ValueError(f"invalid base URL {base_url!r}: it must be a full URL "
+                         "(https://example.org/docs/) or a path starting with '/'")
+    netloc = _normal_netloc(scheme, parts.netloc) if scheme else ""
+    path = parts.path or "/"
     if not path.startswith("/"):
         path = "/" + path
     if not path.endswith("/"):
@@ -1121,8 +1127,8 @@ def check_site(folder: Path, *, base_url: str = "/", ignore: Sequence[str] = (),
     is skipped. External URLs are requested only when ``external`` is true,
     with results kept in ``cache_file`` (when given) for ``cache_ttl`` seconds.
 
-    Raises ``NotADirectoryError`` when ``folder`` is not a folder and
-    ``ValueError`` for an invalid ``ignore`` pattern.
+    Raises ``NotADirectoryError`` when ``folder`` is not a folder, and
+    ``ValueError`` for an invalid ``base_url`` or ``ignore`` pattern.
     """
     folder = Path(folder)
     if not folder.is_dir():

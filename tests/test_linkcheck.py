@@ -822,3 +822,12 @@ def test_climbing_above_a_sub_path_base_url_points_outside_the_folder(tmp_path):
          "the path has more '../' than there are folders above the page"),
         ("index.html", "outside the site base path '/devrel/'", "links into this site start with '/devrel/'"),
     ]
+
+
+@pytest.mark.parametrize("base_url", ["https://[bad/", "example.org/devrel", "https://", "ftp://example.org/",
+                                      "//example.org/"])
+def test_an_invalid_base_url_is_refused(tmp_path, base_url):
+    site = write_site(tmp_path / "site", {"index.html": page("")})
+    with pytest.raises(ValueError, match=r"invalid base URL .*: it must be a full URL \(https://example.org/docs/\) "
+                                         r"or a path starting with '/'"):
+        check_site(site, base_url=base_url)
