@@ -737,7 +737,12 @@ class _HttpSettings:
 
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_HEAD_REFUSED = frozenset({403, 405, 501})
+
+
+def _head_refused(status: int | None) -> bool:
+    """A HEAD status that a GET may not share: any 4xx but 429 (which is retried
+    after its delay), and 501 Not Implemented."""
+    return status is not None and (400 <= status < 500 and status != 429 or status == 501)
 
 
 class _HostSlots:
@@ -862,7 +867,7 @@ class _Fetcher:
             except ValueError as exc:
                 return _Answer(error=f"invalid URL ({exc})", permanent=True)
             return _Answer(status=status, retry_after=_retry_after(retry_after, self.settings.max_wait))
-        return _Answer(error="too many redirects")
+        return _Answer(error="too many redirects", permanent=True)
 
     def _with_retry(self, url: str, method: str, first: _Answer) -> _Answer:
         """Retry once: after Retry-After for 429, after a backoff when transient."""
@@ -875,11 +880,12 @@ class _Fetcher:
         return first
 
     def probe(self, url: str) -> _UrlStatus:
-        """HEAD, or GET when HEAD is refused or fails; one retry for each."""
+        """HEAD, then GET when HEAD fails or gets a client error (some servers
+        answer HEAD with 403, 404 or 405 but GET with 200); one retry for each."""
         answer = self.follow(url, "HEAD")
         if answer.status == 429:
             answer = self._with_retry(url, "HEAD", answer)
-        if answer.transient or answer.status in _HEAD_REFUSED:
+        if answer.transient or _head_refused(answer.status):
             answer = self._with_retry(url, "GET", self.follow(url, "GET"))
         ok = answer.error is None and answer.status is not None and answer.status < 400
         return _UrlStatus(answer.status, ok, time.time(), answer.error)

@@ -500,6 +500,8 @@ def _handler(state: _State):
                     self._send(200)
             elif path == "/nohead":
                 self._send(405 if method == "HEAD" else 200)
+            elif path == "/head-missing":
+                self._send(404 if method == "HEAD" else 200)
             elif path == "/down":
                 self._send(500)
             elif path == "/flaky":
@@ -560,7 +562,7 @@ def test_external_links_are_not_fetched_by_default(tmp_path, server):
 
 def test_external_statuses(tmp_path, server):
     paths = ["/ok", "/missing", "/moved", "/chain", "/moved-away", "/loop", "/limited", "/nohead",
-             "/down", "/flaky", "/missing#first", "/missing#second"]
+             "/head-missing", "/down", "/flaky", "/missing#first", "/missing#second"]
     text = links_page(server.base, paths)
     site = write_site(tmp_path / "site", {"index.html": text})
     started = time.monotonic()
@@ -575,19 +577,23 @@ def test_external_statuses(tmp_path, server):
     missing = by_line[line_of(text, f'"{server.base}/missing"')]
     assert missing.message == f"external link 'missing' -> '{server.base}/missing': HTTP 404"
 
-    # The fragment is stripped: one request checks all three /missing links.
-    assert server.requests[("HEAD", "/missing")] == 1 + 1    # and once via /moved-away
-    assert server.requests[("GET", "/missing")] == 0
+    # The fragment is stripped: one HEAD (and one GET, for the 404) checks all three
+    # /missing links; /moved-away leads there once more.
+    assert server.requests[("HEAD", "/missing")] == 1 + 1
+    assert server.requests[("GET", "/missing")] == 1 + 1
     assert server.requests[("HEAD", "/ok")] == 3             # direct, via /moved, via /chain
     # HEAD refused with 405: fall back to GET.
     assert server.requests[("HEAD", "/nohead")] == 1 and server.requests[("GET", "/nohead")] == 1
+    # HEAD answered with another 4xx: GET decides (the URL works).
+    assert server.requests[("HEAD", "/head-missing")] == 1 and server.requests[("GET", "/head-missing")] == 1
     # 429 waits for Retry-After (1 s) and asks again.
     limited = server.times["/limited"]
     assert len(limited) == 2 and limited[1] - limited[0] >= 0.9
     # 5xx: HEAD, then GET, then one GET retry after a backoff.
     assert server.requests[("HEAD", "/down")] == 1 and server.requests[("GET", "/down")] == 2
     assert server.total("/flaky") == 2
-    assert server.total("/loop") > 10
+    # A redirect loop is followed 10 times, once, with HEAD: it is not retried.
+    assert server.total("/loop") == 11
 
 
 def test_slow_server_times_out(tmp_path, server):
@@ -620,7 +626,7 @@ def test_cache_second_run_makes_no_requests(tmp_path, server):
 
     first = check_site(site, external=True, cache_file=cache, timeout=5)
     assert [d.message.rsplit(": ", 1)[1] for d in first.diagnostics] == ["HTTP 404", "connection refused"]
-    assert sum(server.requests.values()) == 4          # /ok, /missing, /moved -> /ok
+    assert sum(server.requests.values()) == 5          # /ok, /missing (HEAD, GET), /moved -> /ok
 
     stored = json.loads(cache.read_text(encoding="utf-8"))
     assert sorted(stored) == [f"{server.base}/missing", f"{server.base}/moved", f"{server.base}/ok"]
@@ -661,7 +667,7 @@ def test_unreadable_cache_is_ignored_and_rewritten(tmp_path, server, content):
     cache.write_bytes(content.encode("utf-8", errors="surrogateescape"))
     result = check_site(site, external=True, cache_file=cache, timeout=5)
     assert places(result) == [("index.html", line_of(text, "/missing"), "link-external")]
-    assert server.total("/ok") == 1 and server.total("/missing") == 1
+    assert server.total("/ok") == 1 and server.total("/missing") == 2     # HEAD, then GET
     assert sorted(json.loads(cache.read_text(encoding="utf-8"))) == [
         f"{server.base}/missing", f"{server.base}/ok"]
 
