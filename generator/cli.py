@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, SiteConfig, check_content_exists, load_config
-from .diagnostics import Diagnostic, exit_code, make, render, sort_diagnostics
+from .diagnostics import Diagnostic, _plural, exit_code, make, render, sort_diagnostics
 
 FORMATS = ("text", "json", "github")
 
@@ -175,16 +175,20 @@ def cmd_linkcheck(args: argparse.Namespace, console: Console) -> int:
         return 2
     base_url = args.base_url or config.base_url
     cache = config.root / ".devrel-cache" / "linkcheck.json" if args.external else None
-    result = check_site(folder, base_url=base_url, ignore=config.linkcheck_ignore, external=args.external,
-                        cache_file=cache, timeout=config.linkcheck_timeout,
-                        cache_ttl=config.linkcheck_cache_ttl, concurrency=config.linkcheck_concurrency,
-                        per_host=config.linkcheck_per_host)
+    try:
+        result = check_site(folder, base_url=base_url, ignore=config.linkcheck_ignore, external=args.external,
+                            cache_file=cache, timeout=config.linkcheck_timeout,
+                            cache_ttl=config.linkcheck_cache_ttl, concurrency=config.linkcheck_concurrency,
+                            per_host=config.linkcheck_per_host)
+    except ValueError as exc:          # a --base-url that is neither a URL nor a path
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     diagnostics = list(result.diagnostics)
     console.report(diagnostics, args.format, result.pages,
                    extra={"links": result.links, "external": len(result.external_urls)})
     if args.format == "text":
         skipped = "" if args.external else f" ({len(result.external_urls)} external URLs not fetched; use --external)"
-        console.note(f"checked {result.links} links in {result.pages} pages{skipped}")
+        console.note(f"checked {_plural(result.links, 'link')} in {_plural(result.pages, 'page')}{skipped}")
     return exit_code(diagnostics, args.strict)
 
 

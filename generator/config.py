@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from urllib.parse import urlsplit
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,6 +184,18 @@ def _check_type(key: str, value: Any, kind: str) -> Any:
     raise TypeError(f"'{key}' must be a {kind}, not {type(value).__name__} ({value!r})")
 
 
+def _valid_base_url(text: str) -> bool:
+    """A full http(s) URL with a host that parses (port included), or a path starting with '/'."""
+    if not re.match(r"^(https?://[^/\s]+)?/", text + ("/" if "://" in text else "")):
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port                      # raises on a port that is not a number
+    except ValueError:
+        return False
+    return True
+
+
 def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig:
     try:
         data = tomllib.loads(text)
@@ -248,7 +261,7 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
         elif key == "handbook.nav" and checked not in HANDBOOK_NAV_MODES:
             raise ConfigError(f"'handbook.nav' must be one of {', '.join(HANDBOOK_NAV_MODES)}, not {checked!r}",
                               source, _key_line(text, key))
-        elif key == "base_url" and not re.match(r"^(https?://[^/\s]+)?/", checked + ("/" if "://" in checked else "")):
+        elif key == "base_url" and not _valid_base_url(checked):
             raise ConfigError(f"'base_url' must be a full URL (https://example.org/docs/) or a path starting "
                               f"with '/', not {checked!r}", source, _key_line(text, key))
         elif key == "repo_branch" and not checked.strip():

@@ -204,6 +204,8 @@ def test_config_errors_exit_2_naming_the_key(site, tmp_path):
     ('[validate]\nrequired_sections = ["", "Problem"]\n', "empty name", 3),
     ('[categories.Code]\ndescripton = "x"\n', "'descripton'", 2),
     ('base_url = "example.org/devrel/"\n', "'base_url' must be a full URL", 2),
+    ('base_url = "https://[bad/"\n', "'base_url' must be a full URL", 2),
+    ('base_url = "https://example.org:port/"\n', "'base_url' must be a full URL", 2),
     ('repo_branch = ""\n', "'repo_branch'", 2),
     ('[validate.severity]\nowner-missing = "warn"\n', "'validate.severity.owner-missing'", 3),
     ('[validate]\nseverity = { owner-missing = "bogus" }\n', "'validate.severity.owner-missing'", 3),

@@ -837,3 +837,13 @@ def test_an_invalid_base_url_is_refused(tmp_path, base_url):
     with pytest.raises(ValueError, match=r"invalid base URL .*: it must be a full URL \(https://example.org/docs/\) "
                                          r"or a path starting with '/'"):
         check_site(site, base_url=base_url)
+
+
+def test_the_command_refuses_an_invalid_base_url_with_a_usage_error(tmp_path):
+    from conftest import run_cli
+    site = write_site(tmp_path / "site", {"index.html": page("")})
+    result = run_cli("linkcheck", str(site), "--base-url", "https://[bad/")
+    assert result.code == 2 and "Traceback" not in result.err
+    assert result.err.startswith("error: invalid base URL 'https://[bad/'"), result.err
+    single = run_cli("linkcheck", str(site), "--base-url", "/")
+    assert single.code == 0 and "checked 0 links in 1 page " in single.err, single.err
