@@ -184,11 +184,12 @@ def parse_date(value) -> dt.date | None:
         return value
     if isinstance(value, str) and _DATE.match(value.strip()):
         text = value.strip()
-        for candidate in (text[:10],):
-            try:
-                return dt.date.fromisoformat(candidate)
-            except ValueError:
-                return None
+        try:
+            if len(text) > 10:                    # a time too: it must be a real one
+                return dt.datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T", 1)).date()
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            return None
     return None
 
 
@@ -283,8 +284,8 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
             status = raw.strip().lower()
         else:
             invalid("status", f"'status' must be 'published' or 'draft', not {raw!r}")
-    elif fields.get("draft") is True:
-        status = "draft"
+    elif fields.get("draft") is True or str(fields.get("draft", "")).strip().lower() == "true":
+        status = "draft"                          # Hugo's field, as a boolean or the text "true"
 
     tags: list[str] = []
     if "tags" in fields and fields["tags"] is not None:

@@ -442,3 +442,19 @@ def test_a_heading_names_its_own_id_as_hugo_zola_and_mkdocs_read_it():
     assert r.sections[0].known == "Solution" and r.sections[0].id == "fix"
     assert '<h2 id="fix">Solution</h2>' in r.html and '<h2 id="n" class="wide">Notes</h2>' in r.html
     assert "data-x" not in r.html and {"fix", "n"} <= r.ids
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("2024-02-03", dt.date(2024, 2, 3)), ("2024-02-03T10:00:00Z", dt.date(2024, 2, 3)),
+    ("2024-02-03 10:00", dt.date(2024, 2, 3)), ("2024-02-03T10:00:00+02:00", dt.date(2024, 2, 3)),
+    ("2024-02-03T99:99:00Z", None), ("2024-13-01", None), ("2024-02-03x", None),
+    (dt.datetime(2024, 2, 3, 10, 0), dt.date(2024, 2, 3)),
+])
+def test_dates_with_a_time_must_be_real_ones(value, expected):
+    from generator.content import parse_date
+    assert parse_date(value) == expected
+
+
+def test_hugo_draft_as_text_is_a_draft():
+    page, found = page_of('{\n "title": "A",\n "draft": "true"\n}\n')
+    assert page.status == "draft" and not found
