@@ -1,4 +1,4 @@
-"""Page headers: YAML or TOML frontmatter, JBake ``key=value`` blocks and ``<meta>`` tags.
+"""Page headers: YAML, TOML or JSON front matter, JBake ``key=value`` blocks and ``<meta>`` tags.
 
 ``split_header`` detects the style per file and returns the fields, the line of
 each field, and the body with its first line number in the original file. It
@@ -22,7 +22,7 @@ _YAML_OPEN = re.compile(r"^---\s*$")
 _YAML_CLOSE = re.compile(r"^(---|\.\.\.)\s*$")
 _TOML_FENCE = re.compile(r"^\+\+\+\s*$")
 _TOML_KEY = re.compile(r"^\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*=")
-_TOML_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')\s*\]\s*(#.*)?$")
+_TOML_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")       # [table], [a.b], ["quoted"]
 _TOML_WHERE = re.compile(r"\(at line (\d+), column (\d+)\)")
 # Zola keeps a page's tags and categories in a [taxonomies] table (``content.load`` reads
 # them from there when the top level has none); their lines are found here.
@@ -353,7 +353,7 @@ def _toml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
     for number, line in enumerate(lines[1:index], start=2):
         opened = _TOML_TABLE.match(line)
         if opened:
-            table = opened.group(1).strip("'\"")
+            table = opened.group(1).strip().strip("'\"")
             continue
         if line.lstrip().startswith("[["):
             table = "\0"                 # an array of tables: none of its keys is a field
