@@ -177,11 +177,12 @@ def _normalize(state) -> None:
     state.src = text
 
 
-# The block rules this parser has. None of them starts a block with a letter, and none but
-# a paragraph goes on over a line that starts with one (a table's delimiter row, a setext
-# underline and everything that can interrupt a paragraph start with a mark, a digit or a
-# space). So at the top level, lines that each start with a letter, up to a blank line, are
-# one paragraph: ``_plain_paragraph`` makes its tokens without trying every rule on every line.
+# The block rules this parser has. Only a paragraph goes on over lines that start with a
+# letter: a table's delimiter row, a setext underline and everything that can interrupt a
+# paragraph start with a mark, a digit or a space, and a definition list's term is followed by
+# a line starting with ":" or "~" (right after it, or after one blank line). So at the top
+# level, lines that each start with a letter, up to a blank line not followed by such a line,
+# are one paragraph: ``_plain_paragraph`` makes its tokens without trying every rule on them.
 _BLOCK_RULES_KNOWN = frozenset({"table", "code", "fence", "blockquote", "hr", "list", "footnote_def", "reference",
                                 "html_block", "heading", "lheading", "paragraph", "deflist", "admonition"})
 
