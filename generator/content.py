@@ -351,10 +351,13 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
     slug, url = page_url(source.kind, source.rel, slug_field)
     # Hugo and Zola write old URLs of a page as its aliases: those become redirects, not names;
     # a relative one is read from the page's section, as Hugo does.
+    if any("?" in path or "#" in path for path in redirect_paths):
+        invalid("aliases", "an alias path names a page, not a query or a fragment: it cannot hold '?' or '#'")
+        redirect_paths = [path for path in redirect_paths if "?" not in path and "#" not in path]
     redirects = [redirect_url(path, posixpath.dirname(url.rstrip("/"))) for path in redirect_paths]
     if any(found is None for found in redirects):
         invalid("aliases", "an alias path climbs out of the site with '..'")
-    redirects = [found for found in redirects if found]
+    redirects = [found for found in redirects if found is not None]
     page = Page(
         source=path, kind=source.kind, rel=source.rel, url=url, title=title, slug=slug,
         body=body, body_line=body_line, header_style=header.style, date=date,

@@ -366,7 +366,7 @@ def _toml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
     return dict(data), key_lines, index + 1, []
 
 
-_JSON_KEY = re.compile(r'^\s*"((?:[^"\\]|\\.)*)"\s*:')
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
 
 
 def _json_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
@@ -385,14 +385,37 @@ def _json_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
     if text[end:].split("\n", 1)[0].strip():
         return {}, {}, last + 1, [make(path, last + 1, None, "frontmatter-invalid",
                                        "text after the JSON front matter's closing '}' on its line")]
-    key_lines: dict = {}
-    depth = 0
-    for number, line in enumerate(lines[:last + 1], start=1):
-        match = _JSON_KEY.match(line)
-        if match and depth == 1:
-            key_lines.setdefault(match.group(1), number)
-        depth += line.count("{") + line.count("[") - line.count("}") - line.count("]")
-    return {str(k): v for k, v in data.items()}, key_lines, last + 1, []
+    return {str(k): v for k, v in data.items()}, _json_key_lines(text[:end]), last + 1, []
+
+
+def _json_key_lines(text: str) -> dict[str, int]:
+    """The line of each key of the top-level object in JSON ``text``: the strings at depth one
+    followed by a ':' (strings are skipped whole, so brackets inside them do not count)."""
+    found: dict[str, int] = {}
+    depth, line, index = 0, 1, 0
+    while index < len(text):
+        char = text[index]
+        if char == '"':
+            string = _JSON_STRING.match(text, index)
+            if string is None:
+                break
+            index = string.end()
+            after = text[index:index + 64].lstrip(" \t\r\n")
+            if depth == 1 and after.startswith(":"):
+                try:
+                    found.setdefault(json.loads(string.group(0)), line)
+                except ValueError:
+                    pass
+            line += string.group(0).count("\n")
+            continue
+        if char in "{[":
+            depth += 1
+        elif char in "}]":
+            depth -= 1
+        elif char == "\n":
+            line += 1
+        index += 1
+    return found
 
 
 def split_header(text: str, path: str) -> Header:

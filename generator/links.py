@@ -15,7 +15,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from urllib.parse import unquote
 
-from .content import MARKDOWN_SUFFIXES, PATTERN, Page
+from .content import INDEX_STEMS, MARKDOWN_SUFFIXES, PATTERN, Page
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
@@ -101,8 +101,8 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
     if not path:
         return Target(PAGE, page, page.url, fragment_value, "")
 
-    if path.startswith("@/"):
-        path = "/content/" + path[2:]         # Zola's link to a file of the content folder
+    if path.startswith("@/"):                  # Zola's link to a file of the content folder
+        return replace(_resolve("/content/" + path[2:], fragment_value, page, index), written=path)
     if path.startswith("/"):
         # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".
         if path.lower().endswith(MARKDOWN_SUFFIXES) and path[1:] in index.by_source:
@@ -171,7 +171,8 @@ def suggest_page(written: str, page: Page, index: UrlIndex) -> str | None:
     for source, other in index.by_source.items():
         rel = posixpath.relpath(source, folder)
         candidates[rel] = rel
-        candidates[posixpath.basename(source)] = rel
+        if posixpath.splitext(posixpath.basename(source))[0].lower() not in INDEX_STEMS:
+            candidates[posixpath.basename(source)] = rel      # many folders have an index.md
         candidates[other.slug + ".md"] = rel
         candidates[other.slug + ".html"] = rel
         candidates[other.title.lower()] = rel

@@ -138,6 +138,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
         return renderer.renderToken(tokens, idx, options, env)
 
     md.add_render_rule("table_open", table_open)
+    md.core.ruler.after("block", "folding_admonitions", _folding_admonitions)
     if set(md.inline.ruler.get_active_rules()) <= _INLINE_RULES_KNOWN \
             and set(md.inline.ruler2.get_active_rules()) <= _INLINE_AFTER_RULES_KNOWN:
         md.core.ruler.at("inline", _inline_with_plain_text_shortcut)
@@ -158,12 +159,31 @@ def fence_info(info: str) -> str:
     text = info.strip()
     if text.startswith("{"):
         found = _FENCE_CLASS.search(text)
-        bare = text[1:].split(maxsplit=1)[0].rstrip("}") if len(text) > 1 else ""
+        bare = re.split(r"[\s,}]", text[1:].lstrip(), maxsplit=1)[0]      # "{r, echo=FALSE}" (R Markdown) is r
         if found:
             return found.group(1)
         return bare if bare and "=" not in bare and not bare.startswith(".") else ""
     first = text.split(maxsplit=1)[0] if text else ""
     return "" if "=" in first else info
+
+
+def _folding_admonitions(state) -> None:
+    """A "??? note" admonition folds: it becomes ``<details>`` with its title as ``<summary>``
+    (open at first for "???+"), so it folds without JavaScript."""
+    stack: list[bool] = []
+    for index, token in enumerate(state.tokens):
+        if token.type == "admonition_open":
+            folding = token.markup.startswith("?")
+            stack.append(folding)
+            if folding:
+                token.tag = "details"
+                if token.markup.endswith("+"):
+                    token.attrSet("open", "")
+        elif token.type == "admonition_close" and stack:
+            if stack.pop():
+                token.tag = "details"
+        elif token.type in ("admonition_title_open", "admonition_title_close") and stack and stack[-1]:
+            token.tag = "summary"
 
 
 def _normalize(state) -> None:
@@ -728,8 +748,10 @@ def _find_shortcodes(tokens: list[Token], source_lines: list[str], block_map: li
                      found: list[tuple[int, int | None]]) -> None:
     """Where Hugo or Zola shortcodes (``{{< ref "x" >}}``, ``{{% notice %}}``) are written in text
     or raw HTML (not in code): they are not run, so the page would show them as written."""
-    if not any(t.type in ("text", "html_inline", "html_block") and _SHORTCODE.search(t.content) for t in tokens):
-        return
+    if not any(t.type == "text" and _SHORTCODE.search(t.content)
+               or t.type in ("html_inline", "html_block") and _SHORTCODE.search(_HTML_COMMENT.sub("", t.content))
+               for t in tokens):
+        return                                  # in code, or in an HTML comment the page never shows
     for number in range(block_map[0], min(block_map[1], len(source_lines))):
         mark = _SHORTCODE.search(source_lines[number])
         if mark is not None:
@@ -798,8 +820,8 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
         value = match.group(3) if quoted else match.group(4)
         if value.startswith(PLACEHOLDER_OPEN) or any(start <= match.start() < end for start, end in comments):
             return match.group(0)
-        if not quoted and content.rfind("<", 0, match.start()) <= content.rfind(">", 0, match.start()):
-            return match.group(0)           # "href=x" in text between tags is no attribute
+        if not _an_attribute(content, match.start()):
+            return match.group(0)           # "href=x" in text, or inside another attribute's value
         number = len(links)
         where, column = line + token.content.count("\n", 0, match.start()), None
         if block_text is not None and cursors is not None:
@@ -814,6 +836,24 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
         quote = match.group(2) or '"'
         return f"{match.group(1)}={quote}{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}{quote}"
     token.content = _HTML_LINK.sub(replace, token.content)
+
+
+def _an_attribute(html: str, position: int) -> bool:
+    """Whether ``position`` in raw HTML starts an attribute of a tag: inside ``<...>`` and not
+    inside another attribute's quoted value (``alt="src=x.png"`` holds no ``src``)."""
+    start = html.rfind("<", 0, position)
+    if start == -1 or html.rfind(">", 0, position) > start:
+        return False
+    quote, previous = None, ""
+    for char in html[start:position]:
+        if quote is not None:
+            if char == quote:
+                quote = None
+        elif char in "\"'" and previous == "=":        # a value's quotes follow its "="
+            quote = char
+        if not char.isspace():
+            previous = char
+    return quote is None
 
 
 _PLACEHOLDER_ANCHOR = re.compile(f'<a href="{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}"[^>]*>(.*?)</a>', re.DOTALL)

@@ -135,7 +135,7 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
     reserved = set(FIXED_URLS) - {"", "handbook/"}
     published = [p for p in pages if drafts or not p.is_draft]
     diagnostics += check_slugs(published, reserved)
-    diagnostics += check_redirects(published, generated)
+    diagnostics += check_redirects(published, generated, index.file_outputs)
     diagnostics += check_taxonomies(published)
     return Analysis(index, targets, tuple(diagnostics))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import posixpath
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -79,7 +80,8 @@ def _without_title_heading(html: str, rendered: Rendered, title: str) -> tuple[s
     heading = next((h for h in rendered.headings if h.level == 1 and " ".join(h.text.split()) == wanted), None)
     if heading is None:
         return html, None
-    start = html.find(f'<h1 id="{heading.id}">')
+    opening = re.search(f'<h1 id="{re.escape(escape(heading.id, quote=True))}"[^>]*>', html)
+    start = opening.start() if opening else -1
     end = html.find("</h1>", start)
     if start == -1 or end == -1:
         return html, None
@@ -382,13 +384,14 @@ def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
                      ("feed.xml", renderer.feed), ("robots.txt", renderer.robots)):
         if keep(url):
             jobs[url] = job
-    taken = set(jobs) | page_urls | {taxon.url for taxon in site.tags} | {taxon.url for taxon in site.categories} \
-        | {url for url, _ in fixed}
+    taken = {output_file(url) for url in set(jobs) | page_urls | {url for url, _ in fixed}
+             | {taxon.url for taxon in site.tags} | {taxon.url for taxon in site.categories}}
     for page in site.pages:
         for url in page.redirects:
-            if url not in taken and keep(url):    # a redirect over another output is an error already
-                jobs[url] = functools.partial(renderer.redirect, page, url)
-                taken.add(url)
+            path = output_file(url)
+            if path not in taken and not path.startswith(("assets/", "pagefind/")) and keep(url):
+                jobs[url] = functools.partial(renderer.redirect, page, url)    # a clash is an error already
+                taken.add(path)
     return jobs
 
 

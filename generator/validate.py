@@ -11,7 +11,7 @@ from .diagnostics import Diagnostic, make
 from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_page
 from .markdown import Rendered
 from .site import taxon_slug
-from .urls import same_name
+from .urls import output_file, same_name
 
 _ALWAYS_FINE_FRAGMENTS = {"", "top"}
 
@@ -121,21 +121,29 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
     return found
 
 
-def check_redirects(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnostic]:
-    """A redirect (an alias written as a path) must not take the URL of a page, of a generated
-    page or of another redirect."""
+# Output folders of the theme's files and of the search index.
+_OWN_FOLDERS = {"assets/": "the theme's files", "pagefind/": "the search index"}
+
+
+def check_redirects(pages: Iterable[Page], reserved: Iterable[str], files: Iterable[str] = ()) -> list[Diagnostic]:
+    """A redirect (an alias written as a path) must not write the file of a page, of a generated
+    page, of a file copied from the content folders, or of another redirect, nor go into the
+    theme's or the search index's folder."""
     pages = list(pages)
-    taken = {page.url: f"the page '{page.source}'" for page in pages}
-    taken.update({url: "a generated page" for url in reserved})
+    taken = {output_file(page.url): f"the page '{page.source}'" for page in pages}
+    taken.update({output_file(url): "a generated page" for url in reserved})
+    taken.update({path: f"the file /{path}" for path in files})
     found = []
     for page in sorted(pages, key=lambda p: p.source):
         for url in page.redirects:
-            other = taken.get(url)
+            path = output_file(url)
+            other = taken.get(path) or taken.get(url.rstrip("/")) or next(
+                (what for folder, what in _OWN_FOLDERS.items() if path.startswith(folder)), None)
             if other is not None:
                 found.append(make(page.source, page.line_of("aliases") or 1, None, "slug-duplicate",
                                   f"the alias /{url} would overwrite {other}", "remove the alias or change it"))
             else:
-                taken[url] = f"an alias of '{page.source}'"
+                taken[path] = f"an alias of '{page.source}'"
     return found
 
 

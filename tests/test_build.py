@@ -652,7 +652,9 @@ def test_unquoted_raw_html_links_are_checked_and_rewritten(site):
     root = site({
         "site.toml": 'title = "T"\n',
         "content/handbook/guide/page.md": "# Page\n\n<img src=img/a.png alt=diagram>\n\nSee <a href=../other.md>other</a>, "
-                                          "<a href=gone.md>gone</a>.\n\n<div>\nset href=x in text\n</div>\n",
+                                          "<a href=gone.md>gone</a>.\n\n<div>\nset href=x in text\n</div>\n\n"
+                                          "<img alt=\"src=nope.png\" src=\"img/a.png\"> <a title='it\"s href=no.md' "
+                                          "href=\"../other.md\">o</a>\n",
         "content/handbook/guide/img/a.png": b"png",
         "content/handbook/other.md": "# Other\n",
     })
@@ -663,6 +665,8 @@ def test_unquoted_raw_html_links_are_checked_and_rewritten(site):
     assert page.select_one('img[src="../img/a.png"]') is not None
     assert page.select_one('a[href="../../other/index.html"]') is not None
     assert "set href=x in text" in page.get_text()
+    assert page.select_one('img[alt="src=nope.png"][src="../img/a.png"]') is not None
+    assert page.select_one('a[title=\'it"s href=no.md\'][href="../../other/index.html"]') is not None
 
 
 def test_aliases_written_as_paths_are_old_urls_that_lead_to_the_page(site):
@@ -672,9 +676,22 @@ def test_aliases_written_as_paths_are_old_urls_that_lead_to_the_page(site):
         "content/patterns/check-in.md": "---\ntitle: Check In\ncategories: [Social]\n"
                                         "aliases: [/old/check-in/, old-check-in.html, Temperature Check]\n---\n\n" + body,
         "content/patterns/hours.md": "---\ntitle: Hours\ncategories: [Social]\naliases: [/old/check-in/, /tags/]\n---\n\n" + body,
+        "content/patterns/home.md": "---\ntitle: Home\ncategories: [Social]\naliases: [/index.html, /patterns/check-in/index.html, "
+                                    "/assets/style.css, /, /img/a.png, '/q?x=1']\n---\n\n" + body,
+        "content/patterns/img/a.png": b"png",
     })
     result = run_cli("build", "--root", str(root), "--keep-going")
     assert [line for line in result.out.splitlines() if "error[" in line] == [
+        "content/patterns/home.md:4: error[slug-duplicate]: the alias / would overwrite a generated page "
+        "(remove the alias or change it)",
+        "content/patterns/home.md:4: error[slug-duplicate]: the alias /assets/style.css/ would overwrite the "
+        "theme's files (remove the alias or change it)",
+        "content/patterns/home.md:4: error[slug-duplicate]: the alias /index.html would overwrite a generated page "
+        "(remove the alias or change it)",
+        "content/patterns/home.md:4: error[slug-duplicate]: the alias /patterns/check-in/index.html would overwrite "
+        "the page 'content/patterns/check-in.md' (remove the alias or change it)",
+        "content/patterns/home.md:4:1: error[field-invalid]: an alias path names a page, not a query or a fragment: "
+        "it cannot hold '?' or '#'",
         "content/patterns/hours.md:4: error[slug-duplicate]: the alias /old/check-in/ would overwrite an alias of "
         "'content/patterns/check-in.md' (remove the alias or change it)",
         "content/patterns/hours.md:4: error[slug-duplicate]: the alias /tags/ would overwrite a generated page "
@@ -687,4 +704,17 @@ def test_aliases_written_as_paths_are_old_urls_that_lead_to_the_page(site):
     page = (root / "build/patterns/check-in/index.html").read_text(encoding="utf-8")
     assert "Temperature Check" in page and "/old/check-in/" not in page
     assert "old/check-in" not in (root / "build/sitemap.xml").read_text(encoding="utf-8")
-    assert run_cli("linkcheck", "--root", str(root)).code == 0
+    assert soup(root / "build/index.html").title.get_text() != "Home"           # the home page stays
+    assert soup(root / "build/patterns/check-in/index.html").h1.get_text() == "Check In"
+    assert (root / "build/assets/style.css").is_file()
+
+
+def test_a_title_heading_with_attributes_is_shown_once(site):
+    root = site({"site.toml": 'title = "T"\n',
+                 "content/handbook/a.md": "# Welcome {#top .lead}\n\nText.\n",
+                 "content/handbook/b.md": "---\ntitle: Hello\n---\n\n# Hello {: .lead }\n\nText.\n"})
+    assert run_cli("build", "--root", str(root)).code == 0
+    a = soup(root / "build/handbook/a/index.html")
+    assert [h.get_text() for h in a.find_all("h1")] == ["Welcome"] and a.h1["id"] == "top"
+    b = soup(root / "build/handbook/b/index.html")
+    assert [h.get_text() for h in b.find_all("h1")] == ["Hello"]

@@ -80,7 +80,7 @@ CASES = {
     "shortcode": (
         {**GOOD, "content/handbook/h.md": "# H\n\nSee [b]({{< ref \"b.md\" >}}), [z](@/patterns/triage.md).\n\n"
                                           "```\n{{< in code >}}\n```\n\nAnd `{{% inline code %}}`.\n\n"
-                                          "{{% notice %}}\ntext\n{{% /notice %}}\n"},
+                                          "{{% notice %}}\ntext\n{{% /notice %}}\n\n<!-- {{< commented >}} -->\n"},
         [("content/handbook/h.md", 3, 9, "warning"), ("content/handbook/h.md", 11, 1, "warning")]),
     "slug-duplicate": (
         {**GOOD, "content/patterns/x.md": pattern("X", extra_header="slug: triage\n")},

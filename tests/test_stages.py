@@ -72,6 +72,8 @@ def test_json_front_matter_as_hugo_writes_it_and_taxonomies_in_yaml():
     broken = split_header('{\n "title": "x",\n}\nbody\n', "p.md")
     assert [(d.code, d.line, d.column) for d in broken.diagnostics] == [("frontmatter-invalid", 3, 1)]
     assert split_header("{% include note.html %}\ntext\n", "p.md").style == "none"      # Liquid, not JSON
+    tricky = split_header('{"title": "J", "extra": {"date": 1},\n "description": "like [1, 2",\n "date": "soon"\n}\n', "p.md")
+    assert tricky.field_lines == {"title": 1, "extra": 1, "description": 2, "date": 3}
     page, found = page_of("---\ntitle: Y\ntaxonomies:\n  tags: [z, w]\n---\nbody\n")
     assert page.tags == ("z", "w") and page.field_lines["tags"] == 3 and not found
 
@@ -458,3 +460,19 @@ def test_dates_with_a_time_must_be_real_ones(value, expected):
 def test_hugo_draft_as_text_is_a_draft():
     page, found = page_of('{\n "title": "A",\n "draft": "true"\n}\n')
     assert page.status == "draft" and not found
+
+
+def test_folding_admonitions_fence_info_and_hints_for_a_folders_page():
+    from generator.markdown import fence_info
+    html = MD.render("??? tip \"More\"\n    Hidden.\n\n???+ note\n    Shown.\n\n!!! warning\n    Plain.\n")
+    assert '<details class="admonition tip is-collapsible collapsible-closed">\n<summary class="admonition-title">More' in html
+    assert '<details class="admonition note is-collapsible collapsible-open" open="">' in html
+    assert '<div class="admonition warning">\n<p class="admonition-title">Warning</p>' in html
+    assert [fence_info(i) for i in ("{r, echo=FALSE}", "{.python .numberLines}", 'title="x.py"', "py {linenos=true}")] \
+        == ["r", "python", "", "py {linenos=true}"]
+    from generator.links import suggest_page
+    page, _ = page_of("# W\n", rel="guides/writing.md", kind=HANDBOOK)
+    own, _ = page_of("# G\n", rel="guides/index.md", kind=HANDBOOK)
+    other, _ = page_of("# Z\n", rel="zz/index.md", kind=HANDBOOK)
+    index = build_index([page, own, other], {}, set(), "/")
+    assert suggest_page("_index.md", page, index) == "index.md"
