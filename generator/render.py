@@ -384,10 +384,10 @@ def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
                      ("feed.xml", renderer.feed), ("robots.txt", renderer.robots)):
         if keep(url):
             jobs[url] = job
-    taken = {output_file(url) for url in set(jobs) | page_urls | {url for url, _ in fixed}
-             | {taxon.url for taxon in site.tags} | {taxon.url for taxon in site.categories}}
-    for page in site.pages:
-        for url in page.redirects:
+    if site.redirects:
+        taken = {output_file(url) for url in set(jobs) | page_urls | {url for url, _ in fixed}
+                 | {taxon.url for taxon in site.tags} | {taxon.url for taxon in site.categories}}
+        for page, url in site.redirects:
             path = output_file(url)
             if path not in taken and not path.startswith(("assets/", "pagefind/")) and keep(url):
                 jobs[url] = functools.partial(renderer.redirect, page, url)    # a clash is an error already

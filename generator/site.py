@@ -92,6 +92,11 @@ class Site:
         return prev_page, next_page
 
     @functools.cached_property
+    def redirects(self) -> tuple[tuple[Page, str], ...]:
+        """Each old URL of a page (an alias written as a path), with the page it leads to."""
+        return tuple((page, url) for page in self.pages for url in page.redirects)
+
+    @functools.cached_property
     def sources(self) -> frozenset[str]:
         """The source files of the pages this site publishes (drafts only when asked)."""
         return frozenset(p.source for p in self.pages)
