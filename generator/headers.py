@@ -136,15 +136,21 @@ def _simple_yaml(lines: list[str]) -> dict | None:
     return data
 
 
+def _closing_line(lines: list[str], closing: re.Pattern) -> int | None:
+    """The index of the line that closes front matter opened on the first line, if any."""
+    return next((index for index in range(1, len(lines)) if closing.match(lines[index])), None)
+
+
+def _never_closed(path: str, mark: str) -> list[Diagnostic]:
+    return [make(path, 1, 1, "frontmatter-invalid", f"frontmatter opened with '{mark}' is never closed",
+                 f"end the header with a line of '{mark}'")]
+
+
 def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
     """Parse ``---`` frontmatter; returns fields, key lines, index of the body's first line."""
-    for index in range(1, len(lines)):
-        if _YAML_CLOSE.match(lines[index]):
-            break
-    else:
-        return {}, {}, len(lines), [make(path, 1, 1, "frontmatter-invalid",
-                                         "frontmatter opened with '---' is never closed",
-                                         "end the header with a line of '---'")]
+    index = _closing_line(lines, _YAML_CLOSE)
+    if index is None:
+        return {}, {}, len(lines), _never_closed(path, "---")
     source = "\n".join(lines[1:index])
     key_lines = {}
     for number, line in enumerate(lines[1:index], start=2):
@@ -331,13 +337,9 @@ def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], di
 def _toml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Diagnostic]]:
     """Parse ``+++`` frontmatter (as Hugo and Zola write it); returns fields, key lines and
     the index of the body's first line."""
-    for index in range(1, len(lines)):
-        if _TOML_FENCE.match(lines[index]):
-            break
-    else:
-        return {}, {}, len(lines), [make(path, 1, 1, "frontmatter-invalid",
-                                         "frontmatter opened with '+++' is never closed",
-                                         "end the header with a line of '+++'")]
+    index = _closing_line(lines, _TOML_FENCE)
+    if index is None:
+        return {}, {}, len(lines), _never_closed(path, "+++")
     try:
         data = tomllib.loads("\n".join(lines[1:index]))
     except tomllib.TOMLDecodeError as exc:
