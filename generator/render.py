@@ -109,13 +109,21 @@ def _hrefs(page: Page, rendered: Rendered, targets: tuple[Target, ...]) -> list[
                 value = fragment
             else:
                 value = relative_url(page.url, target.page.url) + fragment
-        elif target.kind in (FILE, URL) and target.url is not None:
+        elif target.kind == FILE and target.url is not None:
+            # A file keeps its own name, which may hold "%", "#", "?" or spaces: percent-encoded.
+            value = relative_url(page.url, quote(target.url, safe=_URL_SAFE)) + fragment
+        elif target.kind == URL and target.url is not None:
             value = relative_url(page.url, target.url) + fragment
         else:
             hrefs.append(link.raw if link.kind == "html" else escape(link.raw, quote=True))
             continue
         hrefs.append(escape(value, quote=True))
     return hrefs
+
+
+# Characters a URL path may hold as they are (RFC 3986 pchar and "/"); letters of other
+# scripts are kept too, as browsers show them.
+_URL_SAFE = "/:@!$&'()*+,;=-._~"
 
 
 def edit_url(config: SiteConfig, page: Page) -> str | None:

@@ -718,3 +718,17 @@ def test_a_title_heading_with_attributes_is_shown_once(site):
     assert [h.get_text() for h in a.find_all("h1")] == ["Welcome"] and a.h1["id"] == "top"
     b = soup(root / "build/handbook/b/index.html")
     assert [h.get_text() for h in b.find_all("h1")] == ["Hello"]
+
+
+def test_files_whose_names_hold_url_characters_are_linked_percent_encoded(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/p.md": "# P\n\n![a](img/100%25.png) ![b](<img/a b.png>) ![c](img/c%23d.png) ![d](img/é.png)\n",
+        "content/handbook/img/100%.png": b"x", "content/handbook/img/a b.png": b"x",
+        "content/handbook/img/c#d.png": b"x", "content/handbook/img/é.png": b"x",
+    })
+    assert run_cli("build", "--root", str(root)).code == 0
+    page = soup(root / "build/handbook/p/index.html")
+    assert [img["src"] for img in page.find_all("img")] == [
+        "../img/100%25.png", "../img/a%20b.png", "../img/c%23d.png", "../img/%C3%A9.png"]
+    assert run_cli("linkcheck", "--root", str(root)).code == 0
