@@ -250,7 +250,7 @@ def _closes_fence(line: str, fence: str, indent: int) -> bool:
     return marker[0] == fence[0] and len(marker) >= len(fence) and _indent(line) <= max(indent, 3)
 
 
-def _code_lines(lines: list[str]) -> list[bool]:
+def code_lines(lines: list[str]) -> list[bool]:
     """Which lines are code: inside a fenced block or an indented block.
 
     A line scanner, not a Markdown parser. Fences open at any indentation, since in a list
@@ -321,7 +321,7 @@ def _extract_meta(body_lines: list[str], first_line: int) -> tuple[list[str], di
     if not any(_META_START.search(line) for line in body_lines if "<" in line):
         return body_lines, meta, meta_lines
     result = []
-    hidden = [code or comment for code, comment in zip(_code_lines(body_lines), _comment_lines(body_lines))]
+    hidden = [code or comment for code, comment in zip(code_lines(body_lines), _comment_lines(body_lines))]
     for offset, (line, is_hidden) in enumerate(zip(body_lines, hidden)):
         tag = None if is_hidden or "<meta" not in line.lower() else _meta_tag(line)
         if tag is None:

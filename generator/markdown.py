@@ -32,6 +32,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from .config import KNOWN_SECTIONS, SiteConfig
+from .headers import code_lines
 from .urls import heading_id, slugify, unique_id
 
 PLACEHOLDER_OPEN = "\ue000"
@@ -592,6 +593,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     """
     names = _name_table(tuple(section_names))
     env: dict = {}
+    if "ref" in body and "{{" in body:
+        body = hugo_refs(body)
     tokens = md.parse(body, env)
     if pattern and ("**" in body or "__" in body):      # a legacy marker is strong text
         tokens = _legacy_sections(tokens, names)
@@ -758,6 +761,40 @@ def _find_shortcodes(tokens: list[Token], source_lines: list[str], block_map: li
             found.append((body_line + number, mark.start() + 1))
             return
     found.append((body_line + block_map[0], None))
+
+
+# Hugo's ref and relref shortcodes where a link's target goes: "[x]({{< ref "y.md" >}})",
+# "[x]: {{< relref "y" >}}", or an HTML href or src.
+_REF = r"""\{\{[<%]\s*(?:rel)?ref\s+"([^"]*)"\s*[>%]\}\}"""
+_REF_IN_LINK = re.compile(r"(\]\(\s*|^\s{0,3}\[[^\]]+\]:\s*)" + _REF)
+_REF_IN_HTML = re.compile(r"""((?<![\w-])(?:href|src)\s*=\s*)(["'])""" + _REF + r"\2")
+
+
+def hugo_refs(body: str) -> str:
+    """``body`` with Hugo's ``ref``/``relref`` shortcodes in link targets replaced by the path
+    they name, as this site's links write it: ``/handbook/x.md`` (from the content folder) as
+    ``@/handbook/x.md``, a name without an extension as ``name.md``. Code is left as written."""
+    lines = body.split("\n")
+    code = None
+    for number, line in enumerate(lines):
+        if "{{" not in line or "ref" not in line:
+            continue
+        code = code if code is not None else code_lines(lines)
+        if code[number]:
+            continue
+        line = _REF_IN_LINK.sub(lambda found: found.group(1) + _ref_path(found.group(2)), line)
+        lines[number] = _REF_IN_HTML.sub(lambda found: f'{found.group(1)}"{_ref_path(found.group(3))}"', line)
+    return "\n".join(lines)
+
+
+def _ref_path(target: str) -> str:
+    path, mark, fragment = target.strip().partition("#")
+    name = path.rsplit("/", 1)[-1]
+    if path and not path.endswith("/") and "." not in name:
+        path += ".md"                     # Hugo finds "about" as about.md
+    if path.startswith("/"):
+        path = "@" + path                 # from the content folder, as Zola's @/ links
+    return path.replace(" ", "%20") + mark + fragment
 
 
 def _footnote_marks(md: MarkdownIt, tokens: list[Token], env: dict) -> str:

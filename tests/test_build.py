@@ -732,3 +732,21 @@ def test_files_whose_names_hold_url_characters_are_linked_percent_encoded(site):
     assert [img["src"] for img in page.find_all("img")] == [
         "../img/100%25.png", "../img/a%20b.png", "../img/c%23d.png", "../img/%C3%A9.png"]
     assert run_cli("linkcheck", "--root", str(root)).code == 0
+
+
+def test_hugo_ref_and_relref_in_link_targets_are_links(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/guide.md": '# Guide\n\nSee [setup]({{< ref "setup.md" >}}), [faq]({{< relref "/handbook/faq" >}}) '
+                                     'and [the answer]({{% relref "faq.md#answer" %}}).\n\n'
+                                     '<a href="{{< relref "setup.md" >}}">setup</a>\n\n'
+                                     '```\n[kept]({{< ref "nowhere.md" >}})\n```\n',
+        "content/handbook/setup.md": "# Setup\n",
+        "content/handbook/faq.md": "# FAQ\n\n## Answer\n",
+    })
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and result.out.strip() == "0 errors, 0 warnings in 3 pages", result.out
+    page = soup(root / "build/handbook/guide/index.html")
+    assert [a["href"] for a in page.select(".handbook-page p a") if a.get_text() != "Handbook contents"] == [
+        "../setup/index.html", "../faq/index.html", "../faq/index.html#answer", "../setup/index.html"]
+    assert '[kept]({{&lt; ref "nowhere.md" &gt;}})' in str(page.select_one("pre"))

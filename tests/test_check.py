@@ -78,10 +78,10 @@ CASES = {
          "content/patterns/x.md": pattern("X", body_extra="\nSee [d](d.md).\n")},
         [("content/patterns/x.md", 27, 5, "warning")]),
     "shortcode": (
-        {**GOOD, "content/handbook/h.md": "# H\n\nSee [b]({{< ref \"b.md\" >}}), [z](@/patterns/triage.md).\n\n"
+        {**GOOD, "content/handbook/h.md": "# H\n\nSee {{< figure src=\"b.png\" >}}, [z](@/patterns/triage.md).\n\n"
                                           "```\n{{< in code >}}\n```\n\nAnd `{{% inline code %}}`.\n\n"
                                           "{{% notice %}}\ntext\n{{% /notice %}}\n\n<!-- {{< commented >}} -->\n"},
-        [("content/handbook/h.md", 3, 9, "warning"), ("content/handbook/h.md", 11, 1, "warning")]),
+        [("content/handbook/h.md", 3, 5, "warning"), ("content/handbook/h.md", 11, 1, "warning")]),
     "slug-duplicate": (
         {**GOOD, "content/patterns/x.md": pattern("X", extra_header="slug: triage\n")},
         [("content/patterns/x.md", 8, None, "error")]),

@@ -119,7 +119,7 @@ def test_fields_are_the_meta_lines_the_markdown_parser_does_not_put_in_code(body
 def test_without_meta_the_body_is_not_scanned(monkeypatch):
     def scan(lines):
         raise AssertionError("scanned a body without <meta>")
-    monkeypatch.setattr(headers, "_code_lines", scan)
+    monkeypatch.setattr(headers, "code_lines", scan)
     text = "# T\n\n```\ncode\n```\n\n    indented\n"
     assert split_header(text, "h.md").body == text
 
