@@ -7,14 +7,12 @@ never raises: a header it cannot read comes back as a diagnostic.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import re
 import tomllib
 from dataclasses import dataclass, field
-
-import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 from .diagnostics import Diagnostic, make
 
@@ -51,18 +49,24 @@ JBAKE_LIST_KEYS = frozenset({"tags", "categories", "aliases"})
 HEADER_KEYS = frozenset({"title", "date", "type", "tags", "categories", "description", "status",
                          "aliases", "slug", "order", "maintainedby", "maintained_by", "owner"})
 
-_yaml_handler = YAMLHandler()
+@functools.lru_cache(maxsize=1)
+def yaml_reader():
+    """The YAML library, python-frontmatter's handler and the loader this site reads headers
+    with: safe YAML without implicit timestamps (dates stay text until the date field is
+    checked, so an impossible date is a field diagnostic on its own line, not a failed
+    header), through libyaml when available. Imported on first use: most headers are read by
+    ``_simple_yaml`` alone, and a build starts sooner without the library."""
+    import yaml
+    from frontmatter.default_handlers import YAMLHandler
 
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+        pass
 
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml when available
-    """Safe YAML without implicit timestamps: dates stay text until the date field is checked,
-    so an impossible date is a field diagnostic on its own line, not a failed header."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    Loader.yaml_implicit_resolvers = {
+        key: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return yaml, YAMLHandler(), Loader
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,7 @@ def _simple_scalar(text: str):
     if _DECIMAL.match(text):
         return int(text)
     if _DAY.match(text):
-        return text                      # dates stay text (see ``_Loader``)
+        return text                      # dates stay text (see ``yaml_reader``)
     if text[0] in _PLAIN_START or text.lower() in _RESOLVED_WORDS or text.endswith(":") \
             or ": " in text or " #" in text or "\t" in text or any(c in text for c in "[]{}"):
         return _NOT_SIMPLE
@@ -160,8 +164,9 @@ def _yaml_header(lines: list[str], path: str) -> tuple[dict, dict, int, list[Dia
     try:
         data = _simple_yaml(lines[1:index])
         if data is None:
-            data = _yaml_handler.load(source, Loader=_Loader) if source.strip() else {}
-    except yaml.YAMLError as exc:
+            yaml, handler, loader = yaml_reader()
+            data = handler.load(source, Loader=loader) if source.strip() else {}
+    except yaml_reader()[0].YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         line = mark.line + 2 if mark is not None else 1
         column = mark.column + 1 if mark is not None else None

@@ -26,10 +26,6 @@ from mdit_py_plugins.admon import admon_plugin
 from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
-from pygments import highlight as pygments_highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
@@ -42,7 +38,6 @@ _HTML_LINK = re.compile(r"""(?<![\w-])(href|src)\s*=\s*(?:(["'])(.*?)\2|([^\s"'=
 _HTML_TAG = re.compile(r"<([a-zA-Z][\w-]*)(\s[^>]*)?>")
 _HTML_ATTRIBUTE = re.compile(r"""(?<![\w-])(id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
-_FORMATTER = HtmlFormatter(nowrap=True)
 _LINK_TOKENS = frozenset({"link_open", "image", "html_inline"})
 
 
@@ -98,15 +93,27 @@ class Rendered:
     shortcodes: tuple[tuple[int, int | None], ...] = ()   # (line, column) of Hugo/Zola shortcodes
 
 
+@functools.lru_cache(maxsize=1)
+def _pygments():
+    """Pygments' highlighter, an HTML formatter and its lexer lookup, imported on first use
+    (many pages have no code to highlight)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+    return highlight, HtmlFormatter(nowrap=True), get_lexer_by_name, ClassNotFound
+
+
 def _highlight(code: str, lang: str, attrs: str) -> str:
     name = (lang or "").strip().split()[0] if (lang or "").strip() else ""
     if not name:
         return ""
+    highlight, formatter, get_lexer_by_name, not_found = _pygments()
     try:
         lexer = get_lexer_by_name(name)
-    except ClassNotFound:
+    except not_found:
         return ""
-    body = pygments_highlight(code, lexer, _FORMATTER)
+    body = highlight(code, lexer, formatter)
     css_lang = escape(name, quote=True)
     return f'<pre class="highlight" tabindex="0"><code class="language-{css_lang}">{body}</code></pre>\n'
 
