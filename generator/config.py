@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-from urllib.parse import urlsplit
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .diagnostics import CODES
+from .urls import valid_base_url
 
 KNOWN_SECTIONS = ("Also Known As", "Problem", "Context", "Solution", "Consequences", "Variants")
 DEFAULT_REQUIRED_SECTIONS = ("Problem", "Context", "Solution", "Consequences")
@@ -184,18 +184,6 @@ def _check_type(key: str, value: Any, kind: str) -> Any:
     raise TypeError(f"'{key}' must be a {kind}, not {type(value).__name__} ({value!r})")
 
 
-def _valid_base_url(text: str) -> bool:
-    """A full http(s) URL with a host that parses (port included), or a path starting with '/'."""
-    if not re.match(r"^(https?://[^/\s]+)?/", text + ("/" if "://" in text else "")):
-        return False
-    try:
-        parts = urlsplit(text)
-        parts.port                      # raises on a port that is not a number
-    except ValueError:
-        return False
-    return True
-
-
 def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig:
     try:
         data = tomllib.loads(text)
@@ -261,7 +249,7 @@ def parse_config(text: str, root: Path, source: str = "site.toml") -> SiteConfig
         elif key == "handbook.nav" and checked not in HANDBOOK_NAV_MODES:
             raise ConfigError(f"'handbook.nav' must be one of {', '.join(HANDBOOK_NAV_MODES)}, not {checked!r}",
                               source, _key_line(text, key))
-        elif key == "base_url" and not _valid_base_url(checked):
+        elif key == "base_url" and not valid_base_url(checked):
             raise ConfigError(f"'base_url' must be a full URL (https://example.org/docs/) or a path starting "
                               f"with '/', not {checked!r}", source, _key_line(text, key))
         elif key == "repo_branch" and not checked.strip():

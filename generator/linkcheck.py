@@ -45,6 +45,7 @@ from urllib.request import getproxies, proxy_bypass
 
 from . import diagnostics
 from .diagnostics import Diagnostic
+from .urls import valid_base_url
 
 __all__ = [
     "Link",
@@ -487,15 +488,11 @@ def _site_from_base_url(base_url: str) -> _Site:
     """The site a base URL names: an http(s) URL with a host, or a path that
     starts with '/'. Raises ValueError for anything else, as the configuration does."""
     text = base_url.strip()
-    try:
-        parts = urlsplit(text)
-        scheme = parts.scheme.lower()
-        valid = (scheme in _WEB_SCHEMES and bool(parts.hostname)) or (not scheme and text.startswith("/"))
-    except ValueError:
-        valid = False
-    if not valid or text.startswith("//"):
+    if not valid_base_url(text):
         raise ValueError(f"invalid base URL {base_url!r}: it must be a full URL "
                          "(https://example.org/docs/) or a path starting with '/'")
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
     netloc = _normal_netloc(scheme, parts.netloc) if scheme else ""
     path = parts.path or "/"
     if not path.startswith("/"):

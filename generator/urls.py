@@ -5,9 +5,24 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 _ID_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
+
+
+def valid_base_url(text: str) -> bool:
+    """Where a site may be published: a full http(s) URL with a host (and a port that is a
+    number), or a path starting with '/' (not '//', which names a host)."""
+    if text.startswith("//") or any(char.isspace() for char in text):
+        return False
+    try:
+        parts = urlsplit(text)
+        parts.port                      # raises on a port that is not a number
+    except ValueError:
+        return False
+    if parts.scheme:
+        return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+    return text.startswith("/")
 
 
 @functools.lru_cache(maxsize=1 << 16)
