@@ -28,7 +28,7 @@ from .packs import html_of
 from .pattern_map import layout
 from .patterns import a_to_z, index_letter, letter_order
 from .search import bundles, index_count
-from .site import NavNode, Site, prune
+from .site import OWN_FOLDERS, NavNode, Site, prune
 from .urls import output_file, relative_url
 
 BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
@@ -397,7 +397,7 @@ def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
                  | {taxon.url for taxon in site.tags} | {taxon.url for taxon in site.categories}}
         for page, url in site.redirects:
             path = output_file(url)
-            if path not in taken and not path.startswith(("assets/", "pagefind/")) and keep(url):
+            if path not in taken and not path.startswith(tuple(OWN_FOLDERS)) and keep(url):
                 jobs[url] = functools.partial(renderer.redirect, page, url)    # a clash is an error already
                 taken.add(path)
     return jobs

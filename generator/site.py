@@ -24,6 +24,8 @@ from .urls import slugify
 # URLs the generator writes itself; a page may not take one of them.
 FIXED_URLS = ("", "patterns/", "patterns/map/", "patterns/a-z/", "tags/", "categories/", "handbook/",
               "search/", "404.html", "sitemap.xml", "feed.xml", "robots.txt")
+# Output folders the build fills with files of its own: the theme's and the search index's.
+OWN_FOLDERS = {"assets/": "the theme's files", "pagefind/": "the search index"}
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from .content import HANDBOOK, PATTERN, Page
 from .diagnostics import Diagnostic, make
 from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_page
 from .markdown import Rendered
-from .site import taxon_slug
+from .site import OWN_FOLDERS, taxon_slug
 from .urls import output_file, same_name
 
 _ALWAYS_FINE_FRAGMENTS = {"", "top"}
@@ -121,10 +121,6 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
     return found
 
 
-# Output folders of the theme's files and of the search index.
-_OWN_FOLDERS = {"assets/": "the theme's files", "pagefind/": "the search index"}
-
-
 def check_redirects(pages: Iterable[Page], reserved: Iterable[str], files: Iterable[str] = ()) -> list[Diagnostic]:
     """A redirect (an alias written as a path) must not write the file of a page, of a generated
     page, of a file copied from the content folders, or of another redirect, nor go into the
@@ -138,7 +134,7 @@ def check_redirects(pages: Iterable[Page], reserved: Iterable[str], files: Itera
         for url in page.redirects:
             path = output_file(url)
             other = taken.get(path) or taken.get(url.rstrip("/")) or next(
-                (what for folder, what in _OWN_FOLDERS.items() if path.startswith(folder)), None)
+                (what for folder, what in OWN_FOLDERS.items() if path.startswith(folder)), None)
             if other is not None:
                 found.append(make(page.source, page.line_of("aliases") or 1, None, "slug-duplicate",
                                   f"the alias /{url} would overwrite {other}", "remove the alias or change it"))
