@@ -15,6 +15,8 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
+import jinja2
+
 from .config import SiteConfig
 from .content import Page, SourceFile, read_source, titled_from_heading
 from .diagnostics import Diagnostic, make
@@ -157,16 +159,21 @@ def _load_chunk(sources: list[SourceFile]) -> list[tuple]:
 
 
 def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int | None = None, *,
-                   html_to: Path | None = None, keep_html: bool = True
+                   html_to: Path | None = None, keep_html: bool = True,
+                   meanwhile: Callable[[], None] | None = None
                    ) -> tuple[list[Page], dict[str, Rendered], list[Diagnostic]]:
     """Every source loaded and parsed, in the order given.
 
     With ``html_to``, the HTML of the parses goes to pack files in that folder (see
     ``packs``) as soon as it is made, so it is neither sent back from the workers nor
     held in memory; ``keep_html=False`` drops it (for checks that render nothing).
+    ``meanwhile()`` runs here while the workers parse: work of this process that does
+    not need the pages (with one process, it runs first).
     """
     count = worker_count(len(sources), workers)
     if count == 1:
+        if meanwhile is not None:
+            meanwhile()
         md, names = make_parser(config), section_names(config)
         results = [item for chunk in _chunks(sources, 1)
                    for item in _load_many(config, md, names, chunk, html_to, keep_html)]
@@ -174,7 +181,10 @@ def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int |
         context = multiprocessing.get_context("fork")
         with _quiet_gc(), context.Pool(count, initializer=_init_loader,
                                        initargs=(config, html_to, keep_html)) as pool:
-            results = [item for chunk in pool.imap(_load_chunk, _chunks(sources, count)) for item in chunk]
+            chunks = pool.imap(_load_chunk, _chunks(sources, count))
+            if meanwhile is not None:
+                meanwhile()
+            results = [item for chunk in chunks for item in chunk]
     pages, rendered, diagnostics = [], {}, []
     for page, parsed, found in results:
         diagnostics.extend(found)
@@ -184,10 +194,10 @@ def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int |
     return pages, rendered, diagnostics
 
 
-def _init_renderer(site: Site, store) -> None:
-    _worker["site"] = site
+def _init_renderer(jobs: dict, config: SiteConfig, store) -> None:
+    _worker["jobs"] = jobs
+    _worker["config"] = config
     _worker["store"] = store
-    _worker["jobs"] = render_jobs(Renderer(site, make_environment(site.config)))
 
 
 def _render_urls(jobs: dict, config: SiteConfig, store, urls: list[str]) -> tuple[list[tuple], list[Diagnostic]]:
@@ -204,20 +214,20 @@ def _render_urls(jobs: dict, config: SiteConfig, store, urls: list[str]) -> tupl
 
 def _render_chunk(urls: list[str]) -> tuple[list[tuple], list[Diagnostic]]:
     with _collector_paused():
-        return _render_urls(_worker["jobs"], _worker["site"].config, _worker["store"], urls)
+        return _render_urls(_worker["jobs"], _worker["config"], _worker["store"], urls)
 
 
-def render_stream(site: Site, workers: int | None = None, store: Callable[[str, bytes], object] | None = None
-                  ) -> Iterator[tuple[list[tuple], list[Diagnostic]]]:
+def render_stream(site: Site, workers: int | None = None, store: Callable[[str, bytes], object] | None = None,
+                  env: jinja2.Environment | None = None) -> Iterator[tuple[list[tuple], list[Diagnostic]]]:
     """Rendered outputs in chunks, in a stable order, with any rendering failures.
 
     Each chunk lists ``(output path, bytes)``; with ``store``, the process that rendered a
     file hands it to ``store(path, bytes)`` at once, and the chunk lists ``(output path,
-    store's answer)`` instead, so the bytes never travel between processes.
+    store's answer)`` instead, so the bytes never travel between processes. The workers
+    inherit the renderer made here, with ``env``'s templates compiled as far as they are.
     """
     try:
-        env = make_environment(site.config)
-        jobs = render_jobs(Renderer(site, env))
+        jobs = render_jobs(Renderer(site, env or make_environment(site.config)))
     except Exception as exc:
         yield [], [render_failure(site.config, exc)]
         return
@@ -236,7 +246,8 @@ def render_stream(site: Site, workers: int | None = None, store: Callable[[str, 
     listings = [url for url in urls if url not in pages]
     chunks = _chunks(listings, count) + _chunks([url for url in urls if url in pages], count)
     context = multiprocessing.get_context("fork")
-    with _quiet_gc(), context.Pool(count, initializer=_init_renderer, initargs=(site, store)) as pool:
+    with _quiet_gc(), context.Pool(count, initializer=_init_renderer,
+                                   initargs=(jobs, site.config, store)) as pool:
         for done, failures in pool.imap(_render_chunk, [chunk for chunk in chunks if chunk]):
             yield done, failures
             if failures:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -22,7 +23,7 @@ from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve
 from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
-from .render import make_environment, render_all, render_failure, theme_paths
+from .render import compile_templates, make_environment, render_all, render_failure, theme_paths
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
 from .validate import check_redirects, check_slugs, check_taxonomies, validate_page
 
@@ -82,19 +83,55 @@ def category_texts(config: SiteConfig) -> dict[str, str]:
 
 def git_dates(config: SiteConfig) -> dict[str, dt.date]:
     """Last commit date of each content file, from one ``git log`` call; empty outside git."""
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(config.root), "log", "--format=%x00%cs", "--name-only", "--relative",
-             "--no-renames", "--", config.patterns_dir, config.handbook_dir],
-            capture_output=True, text=True, timeout=30,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return {}
-    if proc.returncode != 0:
-        return {}
+    return GitDates(config).result()
+
+
+class GitDates:
+    """``git log`` for the content folders, started at once and read by a thread, so that a
+    long history is read while the pages are parsed; ``result()`` waits for the dates."""
+
+    def __init__(self, config: SiteConfig):
+        self._out: list[str] = []
+        try:
+            self._proc: subprocess.Popen | None = subprocess.Popen(
+                ["git", "-C", str(config.root), "log", "--format=%x00%cs", "--name-only", "--relative",
+                 "--no-renames", "--", config.patterns_dir, config.handbook_dir],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        except OSError:
+            self._proc = None
+            return
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._proc is not None and self._proc.stdout is not None
+        self._out.append(self._proc.stdout.read())
+
+    def stop(self) -> None:
+        """Stop ``git log`` when its dates are not wanted after all."""
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()
+            self._reader.join()
+            self._proc.stdout.close()
+            self._proc.wait()
+
+    def result(self, timeout: float = 30) -> dict[str, dt.date]:
+        if self._proc is None:
+            return {}
+        self._reader.join(timeout)
+        if self._reader.is_alive():
+            self._proc.kill()
+            self._reader.join()
+        self._proc.stdout.close()
+        if self._proc.wait() != 0 or not self._out:
+            return {}
+        return _parse_git_log(self._out[0])
+
+
+def _parse_git_log(text: str) -> dict[str, dt.date]:
     dates: dict[str, dt.date] = {}
     current = None
-    for line in proc.stdout.splitlines():
+    for line in text.splitlines():
         if line.startswith("\x00"):
             try:
                 current = dt.date.fromisoformat(line[1:].strip())
@@ -106,7 +143,8 @@ def git_dates(config: SiteConfig) -> dict[str, dt.date]:
 
 
 def resolve_links(pages: list[Page], rendered: dict[str, Rendered], index: UrlIndex) -> dict[str, tuple[Target, ...]]:
-    return {page.source: tuple(resolve(link.raw, page, index) for link in rendered[page.source].links)
+    memo: dict = {}
+    return {page.source: tuple(resolve(link.raw, page, index, memo) for link in rendered[page.source].links)
             for page in pages}
 
 
@@ -168,13 +206,26 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     tell = progress or (lambda stage, done, total: None)
     sources = discover(config)
     tell("reading", 0, len(sources))
-    pages, rendered, diagnostics = load_and_parse(config, sources, workers, html_to=html_to, keep_html=render)
+    ready: dict = {}
+
+    def meanwhile() -> None:
+        """What needs no page, done while the workers parse."""
+        ready["files"] = static_files(config)
+        if render:
+            ready["dates"] = GitDates(config)
+            ready["described"] = category_texts(config)
+            if env is None:
+                ready["env"] = make_environment(config)
+                compile_templates(ready["env"])
+
+    pages, rendered, diagnostics = load_and_parse(config, sources, workers, html_to=html_to, keep_html=render,
+                                                  meanwhile=meanwhile)
     # What each stage makes lives until the run ends: frozen, the cycle collector leaves it
     # alone instead of scanning it again and again while later stages allocate.
     gc.freeze()
     try:
         loaded = list(diagnostics)
-        file_urls, copies = static_files(config)
+        file_urls, copies = ready["files"]
         tell("checking", len(pages), len(pages))
         analysis = analyse(config, pages, rendered, file_urls, drafts=drafts)
         gc.freeze()
@@ -183,7 +234,7 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         if not render or (render_if is not None and not render_if(diagnostics)):
             return Result({}, {}, tuple(diagnostics), len(pages), None)
 
-        dates, described = git_dates(config), category_texts(config)
+        dates, described = ready["dates"].result(), ready["described"]
         site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=drafts,
                           category_descriptions=described)
         gc.freeze()
@@ -193,13 +244,15 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
             diagnostics += found
         else:
             total, count = len(site.pages), 0
-            for done, found in render_stream(site, workers, store):
+            for done, found in render_stream(site, workers, store, ready.get("env")):
                 count += len(done)
                 tell("rendering", min(count, total), total)
                 diagnostics += found
                 outputs.update(done)
     finally:
         gc.unfreeze()
+        if "dates" in ready:
+            ready["dates"].stop()
     parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
              "dates": dates, "described": described, "analysis": analysis}
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site, parts)

@@ -71,6 +71,16 @@ def make_environment(config: SiteConfig) -> jinja2.Environment:
     return env
 
 
+def compile_templates(env: jinja2.Environment) -> None:
+    """Compile every template of the theme now (processes forked later inherit them); one
+    that fails is left for rendering to report, with its file and line."""
+    for name in env.list_templates(extensions=("html", "xml", "txt")):
+        try:
+            env.get_template(name)
+        except Exception:
+            pass
+
+
 def _without_title_heading(html: str, rendered: Rendered, title: str) -> tuple[str, str | None]:
     """The template writes the page title as the page's ``<h1>``: the body's level-1 heading
     that says the same (whether the title came from it or from the header) would repeat it, so

@@ -254,6 +254,23 @@ def test_only_commits_that_touch_content_invalidate_the_cache(site):
     assert "2025-03-04" in (root / "build/handbook/team/one/index.html").read_text()
 
 
+def test_git_dates_reach_the_pages_when_workers_parse_them(site):
+    """``git log`` runs while the workers parse: its dates still reach every page, and a
+    build whose checks fail stops it without waiting for it."""
+    root = site(base_files())
+    for i in range(80):       # enough pages for the parsing workers
+        (root / f"content/patterns/p{i}.md").write_text(pattern(f"P {i}", tags="[bulk]"))
+    git = ["git", "-C", str(root), "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "content"], check=True)
+    subprocess.run(git + ["commit", "-qm", "first"], check=True, env={**os.environ, "GIT_COMMITTER_DATE": "2023-05-06T00:00:00"})
+    assert run_cli("build", "--root", str(root), "--no-cache").code == 0
+    assert "2023-05-06" in (root / "build/handbook/team/one/index.html").read_text()   # "Last updated"
+    (root / "content/patterns/p5.md").write_text(pattern("P 5") + "\nSee [nowhere](missing.md).\n")
+    result = run_cli("build", "--root", str(root), "--no-cache")
+    assert result.code == 1 and "link-broken" in result.out
+
+
 def test_check_reuses_the_last_build_when_nothing_changed(site):
     root = site(base_files())
     assert run_cli("build", "--root", str(root)).code == 0
