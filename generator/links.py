@@ -81,28 +81,65 @@ def _page_for(path: str, index: UrlIndex) -> Page | None:
     return index.folders.get(path)
 
 
-def resolve(href: str, page: Page, index: UrlIndex) -> Target:
+def resolve(href: str, page: Page, index: UrlIndex, memo: dict | None = None) -> Target:
     """Where ``href``, written in ``page`` (percent-encoded, as in the page's HTML), points.
-    It is split at its ``?`` and ``#`` before decoding, so ``c%23.md`` is the file ``c#.md``."""
+    It is split at its ``?`` and ``#`` before decoding, so ``c%23.md`` is the file ``c#.md``.
+    With ``memo`` (a dict kept across calls with the same ``index``), a link written the same
+    way in the same folder is resolved once."""
     href = href.strip()
+    folder = posixpath.dirname(page.source)
+    if memo is None:
+        found = _resolve_in_folder(href, folder, index)
+    else:
+        key = (href, folder)
+        found = memo.get(key, memo)
+        if found is memo:
+            found = memo[key] = _resolve_in_folder(href, folder, index)
+    return found if found is not None else _resolve_from_page(href, page, index)
+
+
+def _split(href: str) -> tuple[str, str | None, str]:
+    """The decoded path, the decoded fragment (None without a ``#``) and the query of a link."""
+    path, _, fragment = href.partition("#")
+    path, mark, query = path.partition("?")
+    return _nfc(unquote(path)), unquote(fragment) if "#" in href else None, "?" + query if mark else ""
+
+
+def _with_query(target: Target, query: str) -> Target:
+    return replace(target, query=query) if query and target.kind in (PAGE, FILE, URL) else target
+
+
+def _resolve_in_folder(href: str, folder: str, index: UrlIndex) -> Target | None:
+    """What ``href`` means in any page of ``folder``; None when that depends on the page."""
     if not href:
         return Target(SKIP)
     if href.startswith("//") or _SCHEME.match(href):
         return Target(EXTERNAL)
-    path, _, fragment = href.partition("#")
-    path, mark, query = path.partition("?")
-    target = _resolve(_nfc(unquote(path)), unquote(fragment) if "#" in href else None, page, index)
-    if mark and target.kind in (PAGE, FILE, URL):
-        target = replace(target, query="?" + query)
-    return target
-
-
-def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex) -> Target:
+    path, fragment, query = _split(href)
     if not path:
-        return Target(PAGE, page, page.url, fragment_value, "")
+        return None
+    target = _resolve(path, fragment, folder, index)
+    return None if target is None else _with_query(target, query)
 
+
+def _resolve_from_page(href: str, page: Page, index: UrlIndex) -> Target:
+    """The links whose meaning depends on the page they are in: a fragment alone, and a site
+    URL written relative to the page's own output URL, e.g. "../../tags/devrel/"."""
+    path, fragment, query = _split(href)
+    if not path:
+        return _with_query(Target(PAGE, page, page.url, fragment, ""), query)
+    site_path = posixpath.normpath(posixpath.join(page.url or ".", path))
+    if not site_path.startswith(".."):
+        found = _resolve_url(site_path if site_path != "." else "", index, fragment, path)
+        if found.kind != BROKEN:
+            return _with_query(found, query)
+    return Target(BROKEN, written=path, fragment=fragment)
+
+
+def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex) -> Target | None:
+    """``path`` (not empty) from a page in ``folder``; None when only the page's own URL can tell."""
     if path.startswith("@/"):                  # Zola's link to a file of the content folder
-        return replace(_resolve("/content/" + path[2:], fragment_value, page, index), written=path)
+        return replace(_resolve("/content/" + path[2:], fragment_value, folder, index), written=path)
     if path.startswith("/"):
         # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".
         if path.lower().endswith(MARKDOWN_SUFFIXES) and path[1:] in index.by_source:
@@ -111,8 +148,10 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
         site_path = path[len(index.base_path):] if path.startswith(index.base_path) else path.lstrip("/")
         return _resolve_url(site_path, index, fragment_value, path)
 
-    folder = posixpath.dirname(page.source)
-    joined = posixpath.normpath(posixpath.join(folder, path))
+    if "/" in path or path.startswith("."):
+        joined = posixpath.normpath(posixpath.join(folder, path))
+    else:                                      # a plain name: what normpath would give
+        joined = f"{folder}/{path}" if folder else path
     if joined.startswith("../") or joined == "..":
         return Target(BROKEN, written=path, fragment=fragment_value)
     lower = path.lower()
@@ -138,13 +177,7 @@ def _resolve(path: str, fragment_value: str | None, page: Page, index: UrlIndex)
     target = _page_for(joined.rstrip("/"), index)
     if target is not None:
         return Target(PAGE, target, target.url, fragment_value, path)
-    # A site URL written relative to the page's own output URL, e.g. "../../tags/devrel/".
-    site_path = posixpath.normpath(posixpath.join(page.url or ".", path))
-    if not site_path.startswith(".."):
-        found = _resolve_url(site_path if site_path != "." else "", index, fragment_value, path)
-        if found.kind != BROKEN:
-            return found
-    return Target(BROKEN, written=path, fragment=fragment_value)
+    return None
 
 
 def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written: str) -> Target:

@@ -76,11 +76,12 @@ def check_output_folder(output: Path, root: Path, protected: list[Path]) -> None
                           f"'{MARKER}' file); empty or remove it, or choose another output folder")
 
 
-def _same_bytes(path: Path, data: bytes) -> bool:
+def _same_bytes(path: Path | str, data: bytes) -> bool:
     try:
-        if path.stat().st_size != len(data):
+        if os.stat(path).st_size != len(data):
             return False
-        return path.read_bytes() == data
+        with open(path, "rb") as handle:
+            return handle.read() == data
     except OSError:
         return False
 
@@ -95,24 +96,23 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def stage_file(folder: Path, previous: Path, rel: str, data: bytes) -> bool:
+def stage_file(folder: Path | str, previous: Path | str | None, rel: str, data: bytes) -> bool:
     """Put output ``rel`` into the staging ``folder``: a hard link to the file in the
     ``previous`` output when its bytes are equal, else written anew (then True). A plain
-    function of paths, so the process that rendered the file can store it."""
-    return _reuse_or_write(folder / rel, previous / rel, data)
-
-
-def _reuse_or_write(target: Path, previous: Path, data: bytes) -> bool:
-    """Link the previous file when its bytes are equal; else write. True when written anew."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if _same_bytes(previous, data):
-        try:
-            os.link(previous, target)
+    function of paths, so the process that rendered the file can store it. ``previous`` is
+    None when there is no previous output to compare with."""
+    target = os.path.join(folder, rel)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if previous is not None:
+        old = os.path.join(previous, rel)
+        if _same_bytes(old, data):
+            try:
+                os.link(old, target)
+            except OSError:
+                shutil.copy2(old, target)
             return False
-        except OSError:
-            shutil.copy2(previous, target)
-            return False
-    target.write_bytes(data)
+    with open(target, "wb") as handle:
+        handle.write(data)
     return True
 
 
@@ -126,6 +126,7 @@ class Staging:
     def __init__(self, output: Path):
         self.output = output.resolve()
         self.output.parent.mkdir(parents=True, exist_ok=True)
+        self._previous = self.output.is_dir()
         self.folder = _new_folder(self.output.parent, f".{self.output.name}.new-")
         (self.folder / MARKER).write_bytes(MARKER_TEXT)
         self.changed = 0
@@ -133,12 +134,13 @@ class Staging:
         self._written: set[str] = set()
 
     def add(self, rel: str, data: bytes) -> None:
-        self.record(rel, stage_file(self.folder, self.output, rel, data))
+        self.record(rel, self.writer()(rel, data))
 
     def writer(self) -> Callable[[str, bytes], bool]:
         """``writer(rel, data)`` stages one output and says whether it was written anew.
         It may run in another process (a render worker); tell ``record`` what it did."""
-        return functools.partial(stage_file, self.folder, self.output)
+        previous = str(self.output) if self._previous else None
+        return functools.partial(stage_file, str(self.folder), previous)
 
     def record(self, rel: str, written_anew: bool) -> None:
         self.files += 1

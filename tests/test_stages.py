@@ -265,6 +265,27 @@ def test_resolve(href, kind, url, fragment):
     assert (target.kind, target.url, target.fragment) == (kind, url, fragment)
 
 
+def test_a_shared_memo_resolves_every_link_as_resolving_it_alone_does():
+    """Links written alike in one folder are resolved once; those whose meaning depends on
+    the page itself (a bare fragment, a site URL relative to the page's own URL) never share."""
+    a, b, _, index = _index()
+    top, _ = page_of("# Top\n", rel="guide/index.md", kind=HANDBOOK)     # URL handbook/guide/
+    deep, _ = page_of("# Deep\n", rel="guide/deep.md", kind=HANDBOOK)    # same folder, one level lower
+    other, _ = page_of("# Other\n", rel="other/x.md", kind=HANDBOOK)
+    pages = [a, b, top, deep, other]
+    index = build_index(pages, dict(index.files), set(index.generated), index.base_path)
+    hrefs = ["#top", "", "b.md", "deep.md#x", "index.md", "../../tags/x/", "../tags/x/", "x.md", "../other/x.md",
+             "img/x.png", "https://example.org/", "?q=1", "deep.md?v=2#y"]
+    memo: dict = {}
+    for href in hrefs:
+        for page in pages + pages[::-1]:
+            assert resolve(href, page, index, memo) == resolve(href, page, index), (href, page.source)
+    # The same words mean different pages from these two pages of one folder:
+    assert resolve("../../tags/x/", top, index, memo).kind == "url"
+    assert resolve("../../tags/x/", deep, index, memo).kind == BROKEN
+    assert resolve("#top", top, index, memo).page is top and resolve("#top", deep, index, memo).page is deep
+
+
 # config --------------------------------------------------------------------
 
 def test_config_defaults_and_types():
