@@ -41,7 +41,7 @@ from typing import Iterator, Mapping
 
 from . import __version__, packs
 from .config import SiteConfig
-from .content import discover
+from .content import discover_all
 from .diagnostics import Diagnostic
 from .render import theme_paths
 from .write import replace_file
@@ -109,10 +109,11 @@ def dates_digest(dates) -> str:
 
 
 def input_stats(config: SiteConfig, copies: Mapping[str, Path]) -> dict[str, tuple[int, int]]:
-    """Size and modification time of every Markdown source and every copied file."""
+    """Size and modification time of every Markdown file (a README that is not a page too:
+    its note goes when it does) and every copied file."""
     stats: dict[str, tuple[int, int]] = {}
     root = str(config.root) + os.sep
-    for source in discover(config):
+    for source in discover_all(config):
         found = _stat(root + source.path)
         if found is not None:
             stats[source.path] = found

@@ -104,6 +104,36 @@ def walk_files(base: Path, skip: tuple[str, ...] = (".",), keep: frozenset[str] 
 
 
 def discover(config: SiteConfig) -> list[SourceFile]:
+    """Every Markdown file under the pattern and handbook folders that is a page, sorted: all
+    but a ``README.md`` kept beside its folder's ``index.md`` or ``_index.md`` (see ``unpublished``)."""
+    return published(discover_all(config))[0]
+
+
+def published(sources: list[SourceFile]) -> tuple[list[SourceFile], list[tuple[SourceFile, SourceFile]]]:
+    """``sources`` less the READMEs that are not pages, and those READMEs (see ``unpublished``)."""
+    hidden = unpublished(sources)
+    paths = {readme.path for readme, _ in hidden}
+    return ([s for s in sources if s.path not in paths] if paths else sources), hidden
+
+
+def unpublished(sources: list[SourceFile]) -> list[tuple[SourceFile, SourceFile]]:
+    """Each ``README.md`` that is not a page, with the page that is its folder's instead: a
+    folder that has an ``index.md`` or ``_index.md`` (any case) keeps its README for readers of
+    the repository, as MkDocs does."""
+    pages: dict[tuple[str, str], SourceFile] = {}
+    readmes: list[SourceFile] = []
+    for source in sources:
+        folder, _, name = source.path.rpartition("/")
+        stem = posixpath.splitext(name)[0].lower()
+        if stem == "readme":
+            readmes.append(source)
+        elif stem in INDEX_STEMS:
+            pages.setdefault((source.kind, folder), source)
+    return [(readme, pages[(readme.kind, readme.path.rpartition("/")[0])]) for readme in readmes
+            if (readme.kind, readme.path.rpartition("/")[0]) in pages]
+
+
+def discover_all(config: SiteConfig) -> list[SourceFile]:
     """Every Markdown file under the pattern and handbook folders, sorted."""
     found = []
     for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):

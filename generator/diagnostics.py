@@ -37,6 +37,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "shortcode": (Severity.WARNING, "a Hugo or Zola shortcode, which is not run"),
     "link-external": (Severity.ERROR, "an external URL failed when checked"),
     "slug-duplicate": (Severity.ERROR, "two pages would write the same URL"),
+    "readme-unpublished": (Severity.WARNING, "a folder's README.md is not published beside its index.md"),
     "taxonomy-collision": (Severity.WARNING, "two different tags or categories would share one page"),
     "owner-missing": (Severity.OFF, "a handbook page has no maintainedBy owner"),
     "template-error": (Severity.ERROR, "a theme template failed to load or render"),

@@ -40,7 +40,8 @@ from typing import Iterable, Mapping
 import jinja2
 
 from .config import ConfigError, SiteConfig, load_config
-from .content import HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, SourceFile, content_digest, discover
+from .content import (HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, SourceFile, content_digest, discover_all,
+                      published)
 from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
 from .markdown import Rendered
 from .parallel import load_and_parse
@@ -49,7 +50,7 @@ from .pipeline import Analysis, analyse, category_texts, git_dates, render_site,
 from .render import make_environment, theme_paths
 from .site import NavNode, Site, build_site, refresh_site
 from .urls import output_file
-from .validate import check_taxonomies, validate_page
+from .validate import check_readmes, check_taxonomies, validate_page
 
 # What a changed path is.
 CONFIG, TEMPLATE, STATIC, CONTENT, THEME = "config", "template", "static", "content", "theme"
@@ -187,14 +188,21 @@ def build(config: SiteConfig, *, drafts: bool = False, workers: int | None = 1) 
 
 
 def _build(config: SiteConfig, drafts: bool, workers: int | None) -> State:
-    sources = {s.path: s for s in discover(config)}
+    published_sources, hidden = published(discover_all(config))
+    sources = {s.path: s for s in published_sources}
     pages, rendered, found = _load(config, list(sources.values()), workers)
+    found.update(_readme_notes(hidden))
     hashes = source_digests(config, sources, pages.values())
     file_urls, copies = static_files(config)
     state = State(config=config, drafts=drafts, env=make_environment(config), sources=sources, hashes=hashes,
                   pages=pages, rendered=rendered, found=found, file_urls=file_urls, copies=copies,
                   static=_read_static(copies), dates=git_dates(config), described=category_texts(config))
     return _render(_analyse(state), everything=True)[0]
+
+
+def _readme_notes(hidden) -> dict[str, tuple[Diagnostic, ...]]:
+    """The ``readme-unpublished`` note of each README that is not a page, by its path."""
+    return {d.path: (d,) for d in check_readmes(hidden)}
 
 
 def _analyse(state: State, previous: State | None = None, changed: frozenset[str] = frozenset()) -> State:
@@ -500,11 +508,20 @@ def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tup
         if _content_source(config, path) is not None and not path.is_file():
             rescan = True
     removed: set[str] = set()
+    renoted = False
     if rescan:
-        found_now = {s.path: s for s in discover(config)}
+        published_now, hidden = published(discover_all(config))
+        found_now = {s.path: s for s in published_now}
         removed = set(sources) - set(found_now)
         reload |= set(found_now) - set(sources)
         sources = found_now
+        notes = _readme_notes(hidden)
+        before = {p: d for p, d in found.items() if p not in sources}
+        for path in before:
+            if path not in notes:
+                del found[path]           # a README note whose README went, or is a page now
+        found.update(notes)
+        renoted = before != notes
     changed_sources: set[str] = set()
     for path in removed:
         for table in (hashes, pages, found, rendered):
@@ -548,11 +565,11 @@ def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tup
     rendered_paths: tuple[str, ...] = ()
     if template:
         new = replace(new, env=make_environment(config))
-    if changed_sources or relink or redescribed:
+    if changed_sources or relink or redescribed or renoted:
         new = _analyse(new, state, frozenset(changed_sources))
     if template or new.stale or state.site is None:
         new, rendered_paths = _render(new, everything=True)
-    elif changed_sources or relink or redescribed:
+    elif changed_sources or relink or redescribed or renoted:      # (renders what changed, if anything)
         affected, listings = affected_urls(state.site, new.site, changed_sources, relink)
         if redescribed:
             affected |= {c.url for c in new.site.categories}

@@ -18,14 +18,14 @@ from typing import Callable
 import jinja2
 
 from .config import SiteConfig
-from .content import MARKDOWN_SUFFIXES, Page, discover, walk_files
+from .content import MARKDOWN_SUFFIXES, Page, discover_all, published, walk_files
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve
 from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
 from .render import compile_templates, make_environment, render_all, render_failure, theme_paths
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
-from .validate import check_redirects, check_slugs, check_taxonomies, validate_page
+from .validate import check_readmes, check_redirects, check_slugs, check_taxonomies, validate_page
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,7 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     rendered into its template (see ``packs``), instead of in memory.
     """
     tell = progress or (lambda stage, done, total: None)
-    sources = discover(config)
+    sources, hidden = published(discover_all(config))
     tell("reading", 0, len(sources))
     ready: dict = {}
 
@@ -224,6 +224,7 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     # alone instead of scanning it again and again while later stages allocate.
     gc.freeze()
     try:
+        diagnostics += check_readmes(hidden)
         loaded = list(diagnostics)
         file_urls, copies = ready["files"]
         tell("checking", len(pages), len(pages))

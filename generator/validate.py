@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Iterable, Mapping
 
 from .config import KNOWN_SECTIONS, SiteConfig
-from .content import HANDBOOK, PATTERN, Page
+from .content import HANDBOOK, PATTERN, Page, SourceFile
 from .diagnostics import Diagnostic, make
 from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_page
 from .markdown import Rendered
@@ -111,7 +111,7 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
             for other in group[1:]:
                 hint = "set a different 'slug' or rename the file"
                 if other.is_index and group[0].is_index and other.kind == group[0].kind:
-                    hint = "a folder has one page: keep one of its index.md, _index.md and README.md"
+                    hint = "a folder has one page: keep its index.md or its _index.md"
                 found.append(make(other.source, other.line_of("slug") or 1, None, "slug-duplicate",
                                   f"'{other.source}' and '{group[0].source}' would both write /{url}", hint))
         if url in reserved_set:
@@ -119,6 +119,14 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
                               f"'{group[0].source}' would overwrite the generated page /{url}",
                               "set a different 'slug' or rename the file"))
     return found
+
+
+def check_readmes(hidden: Iterable[tuple[SourceFile, SourceFile]]) -> list[Diagnostic]:
+    """A README.md kept beside its folder's index.md or _index.md is not published: say so."""
+    return [make(readme.path, 1, None, "readme-unpublished",
+                 f"'{readme.path}' is not published: '{page.path}' is its folder's page",
+                 "merge the two files, or rename the README to publish it as a page of its own")
+            for readme, page in hidden]
 
 
 def check_redirects(pages: Iterable[Page], reserved: Iterable[str], files: Iterable[str] = ()) -> list[Diagnostic]:

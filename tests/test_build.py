@@ -598,6 +598,50 @@ def test_a_warm_build_updates_the_search_index_in_place_and_clears_it_once_stale
     assert not any(path.exists() for path in junk) and entry.is_file()
 
 
+def test_a_readme_beside_its_folders_index_page_stays_in_the_repository(site):
+    """As MkDocs: a folder's index.md (or _index.md) is its page, and a README.md kept beside it for
+    readers of the repository is neither published nor checked; a warning says so. A README
+    alone is the folder's page."""
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/index.md": "# Home\n\nSee [tools](tools/) and [guide](guide/).\n",
+        "content/handbook/tools/index.md": "# Tools\n",
+        "content/handbook/tools/README.md": "# Tools (repository)\n\nSee [the contributing guide](../../../CONTRIBUTING.md).\n",
+        "content/handbook/guide/README.md": "# Guide\n",
+        "content/handbook/sales/_index.md": "# Sales\n",
+        "content/handbook/sales/readme.MD": "# Sales repository notes\n",
+    })
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0, result.out + result.err
+    assert [line for line in result.out.splitlines() if "readme-unpublished" in line] == [
+        "content/handbook/sales/readme.MD:1: warning[readme-unpublished]: 'content/handbook/sales/readme.MD' is not "
+        "published: 'content/handbook/sales/_index.md' is its folder's page (merge the two files, or rename the "
+        "README to publish it as a page of its own)",
+        "content/handbook/tools/README.md:1: warning[readme-unpublished]: 'content/handbook/tools/README.md' is not "
+        "published: 'content/handbook/tools/index.md' is its folder's page (merge the two files, or rename the "
+        "README to publish it as a page of its own)"]
+    out = root / "build" / "handbook"
+    assert soup(out / "tools" / "index.html").h1.get_text(strip=True) == "Tools"
+    assert soup(out / "sales" / "index.html").h1.get_text(strip=True) == "Sales"
+    assert soup(out / "guide" / "index.html").h1.get_text(strip=True) == "Guide"
+    assert "repository" not in (out / "tools" / "index.html").read_text() + (out / "sales" / "index.html").read_text()
+    check = run_cli("check", "--root", str(root), "--no-cache")
+    assert check.code == 0 and check.out.count("readme-unpublished") == 2
+    # A warm build after the index page goes: the README is the folder's page again, and its link is checked.
+    (root / "content/handbook/tools/index.md").unlink()
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 1 and "no page '../../../CONTRIBUTING.md'" in result.out
+    assert result.out.count("readme-unpublished") == 1
+    (root / "content/handbook/tools/README.md").write_text("# Tools\n")
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and result.out.count("readme-unpublished") == 1
+    assert soup(out / "tools" / "index.html").h1.get_text(strip=True) == "Tools"
+    # And when the README goes too, so does its note.
+    (root / "content/handbook/sales/readme.MD").unlink()
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "readme-unpublished" not in result.out
+
+
 def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
     root = site({
         "site.toml": 'title = "T"\n',
@@ -613,8 +657,8 @@ def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
     result = run_cli("build", "--root", str(root), "--keep-going")
     assert result.code == 1 and [line for line in result.out.splitlines() if "error[" in line] == [
         "content/handbook/sales/index.md:1: error[slug-duplicate]: 'content/handbook/sales/index.md' and "
-        "'content/handbook/sales/_index.md' would both write /handbook/sales/ (a folder has one page: keep one "
-        "of its index.md, _index.md and README.md)"]
+        "'content/handbook/sales/_index.md' would both write /handbook/sales/ (a folder has one page: keep its "
+        "index.md or its _index.md)"]
     out = root / "build" / "handbook"
     assert soup(out / "index.html").h1.get_text(strip=True) == "Our Handbook"
     assert soup(out / "support" / "index.html").h1.get_text(strip=True) == "Support"
