@@ -32,6 +32,7 @@ class UrlIndex:
     base_path: str = "/"
     file_outputs: frozenset = frozenset()    # output URLs of the non-Markdown files
     folders: dict = field(default_factory=dict, hash=False)  # source folder -> its index or README page
+    stems: dict = field(default_factory=dict, hash=False)    # source path less .md/.markdown (any case) -> Page
 
 
 @dataclass(frozen=True)
@@ -68,9 +69,14 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
             folders[folder] = page
         elif name == "readme":
             folders.setdefault(folder, page)            # an index.md wins over a README
+    stems: dict[str, Page] = {}
+    for source, page in sorted(by_source.items(), key=lambda item: (not item[0].endswith(".md"), item[0])):
+        stem, dot, suffix = source.rpartition(".")
+        if dot and "." + suffix.lower() in MARKDOWN_SUFFIXES:
+            stems.setdefault(stem, page)      # "x.md" first, then "x.MD", "x.markdown"...
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
-                    file_outputs=frozenset(files.values()), folders=folders)
+                    file_outputs=frozenset(files.values()), folders=folders, stems=stems)
 
 
 def _page_for(path: str, index: UrlIndex) -> Page | None:
@@ -162,7 +168,7 @@ def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex
         return Target(BROKEN, written=path, fragment=fragment_value)
     if lower.endswith((".html", ".htm")):
         stem = joined.rsplit(".", 1)[0]
-        target = index.by_source.get(stem + ".md") or index.by_source.get(stem + ".markdown")
+        target = index.stems.get(stem)          # the page written as x.md, x.MD or x.markdown
         if target is None and posixpath.basename(stem) in ("index",):
             target = _page_for(posixpath.dirname(stem), index)
         if target is None and "/" not in path:

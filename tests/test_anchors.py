@@ -24,7 +24,7 @@ VALID = {
     "content/handbook/intro.md": (
         "# Intro\n\n"
         "[1](heads.md#हिन्दी-सहायता) [2](heads.md#-intro) [3](heads.md#unquoted) [4](heads.md#quoted) "
-        "[5](lower/) [6](lower) [7](/content/handbook/heads.md#quoted) [8](Upper.MD)\n"),
+        "[5](lower/) [6](lower) [7](/content/handbook/heads.md#quoted) [8](Upper.MD) [9](Upper.html)\n"),
 }
 
 
