@@ -91,6 +91,7 @@ class Rendered:
     words: int
     ok: bool = True       # False when parsing failed and this is an empty stand-in
     shortcodes: tuple[tuple[int, int | None], ...] = ()   # (line, column) of Hugo/Zola shortcodes
+    unparsed: tuple[tuple[int, int | None, str, str], ...] = ()   # text written like a link: line, column, text, why
 
 
 @functools.lru_cache(maxsize=1)
@@ -614,6 +615,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     variants: list[Variant] = []
     html_ids: set[str] = set()
     shortcodes: list[tuple[int, int | None]] = []
+    unparsed: list[tuple[int, int | None, str, str]] = []
     summary = ""
     words = 0
 
@@ -691,6 +693,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                 pending_item = None
             if "{{" in token.content:
                 _find_shortcodes(children, source_lines, token.map or current_map, body_line, shortcodes)
+            if "](" in token.content or "] (" in token.content:
+                _find_unparsed_links(children, source_lines, token.map or current_map, body_line, unparsed)
             if any(c.type in _LINK_TOKENS or c.children for c in children):
                 block_map = token.map or current_map
                 block_key = block_map[0]
@@ -717,7 +721,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
         ids |= ids_in_html(html if render else _footnote_marks(md, tokens, env))
     return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),
                     sections=tuple(sections), variants=tuple(variants), summary=summary, words=words,
-                    shortcodes=tuple(shortcodes))
+                    shortcodes=tuple(shortcodes), unparsed=tuple(unparsed))
 
 
 # Attributes at the end of a heading, as Hugo, Zola and MkDocs (attr_list) read them:
@@ -768,6 +772,38 @@ def _find_shortcodes(tokens: list[Token], source_lines: list[str], block_map: li
             found.append((body_line + number, mark.start() + 1))
             return
     found.append((body_line + block_map[0], None))
+
+
+# Text that an author meant as a link but that CommonMark (and GitHub) reads as text: a target
+# with a space in it, "[a](my page.md)", or a space between the brackets and the parentheses,
+# "[a] (https://example.org)" (flagged only when what is in the parentheses is a URL or a page).
+_SPACED_TARGET = re.compile(r"\[([^\[\]\n]+)\]\(([^()\n]*\s[^()\n]*)\)")
+_SPACE_BEFORE_TARGET = re.compile(
+    r"\[([^\[\]\n]+)\][ \t]+\(((?:https?://|mailto:)[^\s()]+|[^\s()]+\.(?:md|markdown|html?)(?:#[^\s()]*)?)\)",
+    re.IGNORECASE)
+
+
+def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map: list[int], body_line: int,
+                         found: list[tuple[int, int | None, str, str]]) -> None:
+    """Where the text of a paragraph holds something written like a link that is not one (see
+    above). Only text counts, not code; a bracket escaped in the source (``\\[a](b c)``) was
+    meant as text."""
+    block = source_lines[block_map[0]:block_map[1]]
+    for token in tokens:
+        if token.type != "text":
+            continue
+        for pattern, why in ((_SPACED_TARGET, "spaced"), (_SPACE_BEFORE_TARGET, "gap")):
+            for match in pattern.finditer(token.content):
+                if why == "spaced" and not match.group(2).strip():
+                    continue
+                written = match.group(0)
+                for number, line in enumerate(block):
+                    column = line.find(written)
+                    while column > 0 and line[column - 1] == "\\":
+                        column = line.find(written, column + 1)
+                    if column != -1:
+                        found.append((body_line + block_map[0] + number, column + 1, written, why))
+                        break
 
 
 # Hugo's ref and relref shortcodes where a link's target goes: "[x]({{< ref "y.md" >}})",

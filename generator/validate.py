@@ -186,7 +186,20 @@ def validate_page(page: Page, rendered: Rendered, targets: tuple[Target, ...], i
     if page.header_ok and rendered.ok:
         structure += check_sections(page, rendered, config)
     return structure + check_links(page, rendered, targets, index, ids) + check_owner(page) + \
-        check_shortcodes(page, rendered)
+        check_shortcodes(page, rendered) + check_unparsed_links(page, rendered)
+
+
+def check_unparsed_links(page: Page, rendered: Rendered) -> list[Diagnostic]:
+    found = []
+    for line, column, written, why in rendered.unparsed:
+        if why == "spaced":
+            message = f"'{written}' is not a link: a link's target cannot hold a space"
+            hint = "write the space as %20, or put the target in angle brackets: [text](<my page.md>)"
+        else:
+            message = f"'{written}' is not a link: nothing may come between ']' and '('"
+            hint = "remove the space after ']'"
+        found.append(make(page.source, line, column, "link-unparsed", message, hint))
+    return found
 
 
 def check_shortcodes(page: Page, rendered: Rendered) -> list[Diagnostic]:

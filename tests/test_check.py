@@ -77,6 +77,13 @@ CASES = {
         {**GOOD, "content/patterns/d.md": pattern("D", status="draft"),
          "content/patterns/x.md": pattern("X", body_extra="\nSee [d](d.md).\n")},
         [("content/patterns/x.md", 27, 5, "warning")]),
+    "link-unparsed": (
+        {**GOOD, "content/handbook/h.md": "# H\n\nSee [the guide](setup guide.md), [ok](<a b.md>), [ok](a%20b.md).\n\n"
+                                          "- Also [the site] (https://example.org) and [sic] (not a link).\n\n"
+                                          "`[in](code span)` and \\[escaped](on purpose) and [a](a%20b.md \"title\")\n\n"
+                                          "```\n[in](a fence)\n```\n",
+         "content/handbook/a b.md": "# A B\n"},
+        [("content/handbook/h.md", 3, 5, "warning"), ("content/handbook/h.md", 5, 8, "warning")]),
     "shortcode": (
         {**GOOD, "content/handbook/h.md": "# H\n\nSee {{< figure src=\"b.png\" >}}, [z](@/patterns/triage.md).\n\n"
                                           "```\n{{< in code >}}\n```\n\nAnd `{{% inline code %}}`.\n\n"
