@@ -155,7 +155,36 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
     md.core.ruler.at("normalize", _normalize)
+    # Two plugins' passes over every token of every page, skipped when the text cannot hold
+    # what they look for: a task list item starts "[ ]", "[x]" or "[X]"; footnotes need a
+    # "[^label]: ..." definition or an inline "^[note]", which the footnote plugin records as
+    # it parses.
+    _only_when(md, "github-tasklists", lambda state: _TASK_MARK.search(state.src) is not None)
+    _only_when(md, "footnote_tail", _has_footnotes)
     return md
+
+
+_TASK_MARK = re.compile(r"\[[ xX]\]")
+
+
+def _has_footnotes(state) -> bool:
+    notes = state.env.get("footnotes", {})
+    return bool(notes.get("refs") or notes.get("list"))
+
+
+def _only_when(md: MarkdownIt, name: str, needed: Callable) -> None:
+    """Run core rule ``name`` only when ``needed(state)``; nothing happens if there is no such rule."""
+    rules = md.core.ruler.__rules__
+    found = [rule for rule in rules if rule.name == name]
+    if not found:
+        return
+    run = found[0].fn
+
+    def guarded(state) -> None:
+        if needed(state):
+            run(state)
+
+    md.core.ruler.at(name, guarded)
 
 
 _FENCE_CLASS = re.compile(r"\.([A-Za-z0-9_+#-]+)")
@@ -179,6 +208,8 @@ def fence_info(info: str) -> str:
 def _folding_admonitions(state) -> None:
     """A "??? note" admonition folds: it becomes ``<details>`` with its title as ``<summary>``
     (open at first for "???+"), so it folds without JavaScript."""
+    if "???" not in state.src:
+        return
     stack: list[bool] = []
     for index, token in enumerate(state.tokens):
         if token.type == "admonition_open":
@@ -716,7 +747,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     close_section()
     html = md.renderer.render(tokens, md.options, env) if render else ""
     ids = {h.id for h in headings} | {v.id for v in variants} | html_ids
-    if env.get("footnotes"):
+    if env.get("footnotes", {}).get("list"):
         # The footnote plugin names its notes and references itself.
         ids |= ids_in_html(html if render else _footnote_marks(md, tokens, env))
     return Rendered(html=html, headings=tuple(headings), links=tuple(links), ids=frozenset(ids),

@@ -263,3 +263,38 @@ def test_the_plain_link_rule_makes_the_tokens_the_link_rule_makes(parts, typogra
     assert fast.parse(text) == slow.parse(text)
     assert fast.render(text) == slow.render(text)
     assert parse(fast, text, 1, pattern=True) == parse(slow, text, 1, pattern=True)
+
+
+def _with_plugin_passes_unguarded(config: SiteConfig):
+    """The parser with the task-list and footnote passes run on every page, as the plugins do."""
+    from markdown_it import MarkdownIt
+    from mdit_py_plugins.footnote import footnote_plugin
+    from mdit_py_plugins.footnote.index import footnote_tail
+    from mdit_py_plugins.tasklists import tasklists_plugin
+    plain = MarkdownIt().use(tasklists_plugin, enabled=False)
+    tasks = next(rule.fn for rule in plain.core.ruler.__rules__ if rule.name == "github-tasklists")
+    assert footnote_plugin is not None
+    md = make_parser(config)
+    md.core.ruler.at("github-tasklists", tasks)
+    md.core.ruler.at("footnote_tail", footnote_tail)
+    return md
+
+
+note_pieces = st.sampled_from(["Text", " ", "\n", "\n\n", "- ", "  ", "[ ] ", "[x] ", "[X] ", "[ ]", "[y] ", "[^1]",
+                               "[^1]: note", "[^a]: ", "^[inline]", "^[", "[", "]", "(b.md)", "!!! note\n    x\n",
+                               "??? tip \"T\"\n    y\n", "???+ note\n    z\n", "> ", "1. ", "**b**", "`c`"])
+
+
+@given(st.lists(note_pieces, max_size=16), st.booleans())
+@example(["Text", "^[inline]"], False)
+@example(["- ", "[ ] ", "Text"], True)
+@example(["Text", "[^1]", "\n\n", "[^1]: note"], False)
+@settings(max_examples=500, deadline=None)
+def test_skipping_the_plugin_passes_changes_nothing(pieces, pattern):
+    """Task lists and footnotes are looked for only in text that can hold them; the pages come
+    out as when the plugins look through every page."""
+    config = SiteConfig(root=Path("."))
+    fast, slow = make_parser(config), _with_plugin_passes_unguarded(config)
+    text = "".join(pieces)
+    assert fast.render(text) == slow.render(text)
+    assert parse(fast, text, 1, pattern=pattern) == parse(slow, text, 1, pattern=pattern)
