@@ -425,6 +425,35 @@ def _json_key_lines(text: str) -> dict[str, int]:
     return found
 
 
+def _front_matter(lines: list[str]):
+    """The style of front matter ``lines`` open with and its reader, or None."""
+    if not lines:
+        return None
+    if _YAML_OPEN.match(lines[0]):
+        return "yaml", _yaml_header
+    if _TOML_FENCE.match(lines[0]):
+        return "toml", _toml_header
+    if lines[0].strip() == "{" or lines[0].startswith('{"'):
+        return "json", _json_header
+    return None
+
+
+def _late_front_matter(lines: list[str], path: str) -> tuple[str, dict, dict, int] | None:
+    """Front matter after blank lines, which Hugo skips: its style, fields, key lines and the
+    index of the body's first line. Taken only when it reads cleanly as fields, so a page that
+    starts with a blank line and a rule stays a page without a header."""
+    skip = 0
+    while skip < len(lines) - 1 and not lines[skip].strip():
+        skip += 1
+    opening = _front_matter(lines[skip:]) if skip else None
+    if opening is None:
+        return None
+    fields, key_lines, body_index, problems = opening[1](lines[skip:], path)
+    if not fields or problems:
+        return None
+    return opening[0], fields, {key: line + skip for key, line in key_lines.items()}, body_index + skip
+
+
 def split_header(text: str, path: str) -> Header:
     """Detect the header style of ``text`` and split it from the body."""
     if text.startswith("\ufeff"):
@@ -437,15 +466,13 @@ def split_header(text: str, path: str) -> Header:
     style = "none"
     body_index = 0
 
-    if lines and _YAML_OPEN.match(lines[0]):
-        style = "yaml"
-        fields, key_lines, body_index, diagnostics = _yaml_header(lines, path)
-    elif lines and _TOML_FENCE.match(lines[0]):
-        style = "toml"
-        fields, key_lines, body_index, diagnostics = _toml_header(lines, path)
-    elif lines and (lines[0].strip() == "{" or lines[0].startswith('{"')):
-        style = "json"
-        fields, key_lines, body_index, diagnostics = _json_header(lines, path)
+    opening = _front_matter(lines)
+    late = _late_front_matter(lines, path) if opening is None else None
+    if opening is not None:
+        style = opening[0]
+        fields, key_lines, body_index, diagnostics = opening[1](lines, path)
+    elif late is not None:
+        style, fields, key_lines, body_index = late
     else:
         close = _looks_like_jbake(lines)
         if close is not None:

@@ -35,6 +35,24 @@ def test_yaml_header_fields_lines_and_body_line():
     assert header.body_line == 6 and header.body.startswith("body")
 
 
+@pytest.mark.parametrize("text,style", [
+    ("\n---\ntitle: Documentation\nweight: 20\n---\nHello\n", "yaml"),
+    (" \n\n+++\ntitle = \"Documentation\"\nweight = 20\n+++\nHello\n", "toml"),
+    ("\n{\n\"title\": \"Documentation\",\n\"weight\": 20\n}\nHello\n", "json"),
+])
+def test_front_matter_after_blank_lines_is_read_as_hugo_reads_it(text, style):
+    header = split_header(text, "p.md")
+    assert (header.style, header.fields, header.diagnostics) == (style, {"title": "Documentation", "weight": 20}, ())
+    assert header.body == "Hello\n" and header.body_line == text.count("\n")
+    assert header.field_lines["weight"] == text.split("\n").index(next(l for l in text.split("\n") if "weight" in l)) + 1
+
+
+def test_a_blank_line_and_a_rule_that_hold_no_fields_stay_in_the_body():
+    for text in ("\n---\n\nSome text\n\n---\nmore\n", "\n---\ntitle: [unclosed\n---\nx\n", "\n---\n"):
+        header = split_header(text, "p.md")
+        assert (header.style, header.body, header.diagnostics) == ("none", text, ())
+
+
 def test_toml_header_as_hugo_and_zola_write_it():
     text = ('+++\ntitle = "A"\ndate = 2024-01-02\nweight = 3\n\n[taxonomies]\ntags = ["x", "y"]\n'
             'categories = ["Code"]\n\n[extra]\ntitle = "not the title"\n+++\n*Not categories*\n')
