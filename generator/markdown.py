@@ -776,6 +776,13 @@ def _heading_attributes(inline: Token) -> tuple[str | None, list[str]]:
             chosen = part[1:]
         elif part.startswith("."):
             classes.append(part[1:])
+        else:                          # key=value: Goldmark (Hugo) reads id="x" and class="a b" too
+            key, _, value = part.partition("=")
+            value = value[1:-1] if value[:1] in "\"'" and len(value) > 1 else value
+            if key == "id" and value and not re.search(r"[\s#.<>]", value):
+                chosen = value
+            elif key == "class":
+                classes.extend(re.findall(r"[A-Za-z_][\w-]*", value))
     rest = children[-1].content[:found.start()]
     if rest:
         children[-1].content = rest

@@ -483,6 +483,11 @@ def test_a_heading_names_its_own_id_as_hugo_zola_and_mkdocs_read_it():
     assert r.sections[0].known == "Solution" and r.sections[0].id == "fix"
     assert '<h2 id="fix">Solution</h2>' in r.html and '<h2 id="n" class="wide">Notes</h2>' in r.html
     assert "data-x" not in r.html and {"fix", "n"} <= r.ids
+    # Goldmark (Hugo) also takes id= and class= written as attributes; an id with a space is no id.
+    r = parse(MD, '## Hugo {id="hugo-id"}\n\n## Both {class="wide big" id=b2}\n\n## Bad {id="a b"}\n', 1,
+              pattern=False)
+    assert [h.id for h in r.headings] == ["hugo-id", "b2", "bad"]
+    assert '<h2 id="b2" class="wide big">Both</h2>' in r.html
 
 
 @pytest.mark.parametrize("value,expected", [
