@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections import defaultdict
 from typing import Iterable, Mapping
 
@@ -57,8 +58,16 @@ def check_sections(page: Page, rendered: Rendered, config: SiteConfig) -> list[D
                                   "canonical order: " + ", ".join(KNOWN_SECTIONS)))
             else:
                 last_rank, last_name = rank, section.known
+    others = {section.name.lower(): section for section in rendered.sections if not section.known}
     for key, name in required.items():
         if key not in seen:
+            close = difflib.get_close_matches(key, list(others), n=1, cutoff=0.8)
+            if close:            # "## Solutions" for "Solution": point at it
+                near = others[close[0]]
+                found.append(make(page.source, near.line, near.column, "section-missing",
+                                  f"required section '{name}' is missing",
+                                  f"'{near.name}' is not '{name}': rename the heading '## {name}'"))
+                continue
             found.append(make(page.source, 1, None, "section-missing",
                               f"required section '{name}' is missing",
                               f"add a '## {name}' heading or a '***{name}***:' paragraph"))

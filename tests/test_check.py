@@ -112,6 +112,15 @@ def test_each_code_at_its_exact_place(site, code):
     assert result.code == want
 
 
+def test_a_section_heading_close_to_a_required_one_is_pointed_at(site):
+    root = site({"content/patterns/a.md": pattern("A", sections={"Problem": "p", "Context": "c", "Solutions": "s",
+                                                                 "Resulting Context": "r", "Consequences": "x"})})
+    [missing] = [d for d in diagnostics_of(root) if d["code"] == "section-missing"]
+    assert (missing["line"], missing["column"]) == (18, 1)
+    assert missing["message"] == "required section 'Solution' is missing"
+    assert missing["hint"] == "'Solutions' is not 'Solution': rename the heading '## Solution'"
+
+
 def test_owner_missing_is_off_by_default_and_configurable(site):
     files = {"content/handbook/a.md": "# A\n\ntext\n"}
     root = site(files)
