@@ -110,10 +110,36 @@ def discover(config: SiteConfig) -> list[SourceFile]:
 
 
 def published(sources: list[SourceFile]) -> tuple[list[SourceFile], list[tuple[SourceFile, SourceFile]]]:
-    """``sources`` less the READMEs that are not pages, and those READMEs (see ``unpublished``)."""
+    """``sources`` less those that are not pages: the READMEs of ``unpublished`` (returned too,
+    with the page that stands for their folder) and the introductions of ``pattern_folder_intros``."""
     hidden = unpublished(sources)
-    paths = {readme.path for readme, _ in hidden}
+    paths = {readme.path for readme, _ in hidden} | pattern_folder_intros(sources)
     return ([s for s in sources if s.path not in paths] if paths else sources), hidden
+
+
+def pattern_folder_intros(sources: list[SourceFile]) -> set[str]:
+    """Paths of the index, _index and README files in the patterns folder that introduce a
+    folder rather than being a pattern: the patterns folder's own, every ``_index.md`` (a
+    section page, as Hugo has it), and one in a folder that holds other patterns. An
+    ``index.md`` or ``README.md`` alone in its folder is a pattern kept with its images."""
+    patterns = [s for s in sources if s.kind == PATTERN]
+    folders_with_pages: set[str] = set()
+    for source in patterns:
+        folder, _, name = source.rel.rpartition("/")
+        if posixpath.splitext(name)[0].lower() in INDEX_STEMS:
+            continue
+        while True:                       # a page counts for its folder and every folder above it
+            folders_with_pages.add(folder)
+            if not folder:
+                break
+            folder = folder.rpartition("/")[0]
+    intros = set()
+    for source in patterns:
+        folder, _, name = source.rel.rpartition("/")
+        stem = posixpath.splitext(name)[0].lower()
+        if stem in INDEX_STEMS and (not folder or stem == "_index" or folder in folders_with_pages):
+            intros.add(source.path)
+    return intros
 
 
 def unpublished(sources: list[SourceFile]) -> list[tuple[SourceFile, SourceFile]]:

@@ -692,6 +692,27 @@ def test_a_pattern_in_a_folder_of_its_own_is_named_after_it_and_titled_by_its_he
     assert other.select_one('a[href="../check-in/index.html"]') is not None
 
 
+def test_readme_and_index_files_that_introduce_pattern_folders_are_not_patterns(site):
+    """A pattern repository's README (listing the patterns for readers of the repository), a
+    folder's README beside the patterns in it, and Hugo's _index.md introduce folders: they
+    are neither patterns nor published. An index.md alone in its folder is still a pattern."""
+    body = "\n".join(f"## {name}\n\nText.\n" for name in ("Problem", "Context", "Solution", "Consequences"))
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/patterns/README.md": "# Patterns\n\n* [Trusted Committer](2-structured/trusted-committer.md)\n",
+        "content/patterns/_index.md": "---\ntitle: Catalog\n---\nAll of them.\n",
+        "content/patterns/2-structured/README.md": "# Structured\n\nPatterns proven in several places.\n",
+        "content/patterns/2-structured/trusted-committer.md": "---\ntitle: Trusted Committer\n---\n" + body,
+        "content/patterns/check-in/index.md": "---\ntitle: Check In\n---\n" + body,
+    })
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "0 errors, 0 warnings in 2 pages" in result.out, result.out
+    out = root / "build" / "patterns"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["a-z", "check-in", "map", "trusted-committer"]
+    catalog = soup(out / "index.html")
+    assert {a.get_text(strip=True) for a in catalog.select("main .card__title")} == {"Check In", "Trusted Committer"}
+
+
 def test_unquoted_raw_html_links_are_checked_and_rewritten(site):
     root = site({
         "site.toml": 'title = "T"\n',
