@@ -50,6 +50,7 @@ class SiteConfig:
     static_dir: str = "static"
     output_dir: str = "build"
     hard_breaks: bool = False
+    autolink: bool = True
     highlight: bool = True
     typographer: bool = False
     required_sections: tuple[str, ...] = DEFAULT_REQUIRED_SECTIONS
@@ -117,6 +118,7 @@ SCHEMA: dict[str, tuple[str, str]] = {
     "content.static": ("static_dir", _STR),
     "output.dir": ("output_dir", _STR),
     "markdown.hard_breaks": ("hard_breaks", _BOOL),
+    "markdown.autolink": ("autolink", _BOOL),
     "markdown.highlight": ("highlight", _BOOL),
     "markdown.typographer": ("typographer", _BOOL),
     "validate.required_sections": ("required_sections", _STRLIST),

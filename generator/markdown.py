@@ -27,6 +27,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
+from .autolink import autolink_literals
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
 from .urls import heading_id, slugify, unique_id
@@ -155,6 +156,8 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
     md.core.ruler.at("normalize", _normalize)
+    if config.autolink:
+        md.core.ruler.after("inline", "autolink_literals", autolink_literals)
     # Two plugins' passes over every token of every page, skipped when the text cannot hold
     # what they look for: a task list item starts "[ ]", "[x]" or "[X]"; footnotes need a
     # "[^label]: ..." definition or an inline "^[note]", which the footnote plugin records as
@@ -827,11 +830,18 @@ def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map
     above). Only text counts, not code; a bracket escaped in the source (``\\[a](b c)``) was
     meant as text."""
     block = source_lines[block_map[0]:block_map[1]]
+    # Runs of text, a bare URL made a link counting as text: "[site] (https://x.org)".
+    runs, current = [], []
     for token in tokens:
-        if token.type != "text":
-            continue
+        if token.type == "text":
+            current.append(token.content)
+        elif token.markup != "linkify":
+            runs.append("".join(current))
+            current = []
+    runs.append("".join(current))
+    for run in runs:
         for pattern, why in ((_SPACED_TARGET, "spaced"), (_SPACE_BEFORE_TARGET, "gap")):
-            for match in pattern.finditer(token.content):
+            for match in pattern.finditer(run):
                 if why == "spaced" and not match.group(2).strip():
                     continue
                 written = match.group(0)

@@ -1,0 +1,135 @@
+"""Bare URLs become links, as GitHub, Hugo (Goldmark) and most handbook readers expect.
+
+This follows GitHub Flavored Markdown's "autolinks (extension)": ``www.example.org``,
+``https://example.org/path`` and ``http://...`` written in text, and e-mail addresses
+(``team@example.org``), become links when they start a line or follow a space or one of
+``*``, ``_``, ``~`` and ``(``. What ends such a link is the standard's too: trailing
+punctuation (``?!.,:*_~``) is left out, and so is a ``)`` that has no ``(`` in the link, and
+an entity-like ``&name;`` at its end. Text inside a link, code and raw HTML is left alone.
+
+``autolink_literals`` is a markdown-it core rule: it runs after the inline stage, before the
+typographer's replacements, on the text tokens the inline parser made.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdown_it.token import Token
+
+_URL = re.compile(r"(?:(https?://)|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
+_BEFORE = frozenset(" \t\n*_~(")
+_TRAILING = "?!.,:*_~"
+_ENTITY_AT_END = re.compile(r"&[A-Za-z0-9]+;$")
+_ANY = re.compile(r"://|www\.|@", re.IGNORECASE)
+_LINK_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
+_LINK_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
+
+
+def _valid_domain(domain: str, www: bool) -> bool:
+    """At least one period (``www.`` counts), and no underscore in the last two parts."""
+    parts = domain.split(".")
+    if len(parts) + www < 2 or not all(parts):
+        return False
+    return "_" not in "".join(parts[-2:])
+
+
+def _trim(link: str) -> str:
+    """``link`` less what GFM leaves out of its end."""
+    while link:
+        if link[-1] in _TRAILING:
+            link = link[:-1]
+        elif link[-1] == ")" and link.count(")") > link.count("("):
+            link = link[:-1]
+        elif link[-1] == ";" and _ENTITY_AT_END.search(link):
+            link = link[:_ENTITY_AT_END.search(link).start()]
+        else:
+            return link
+    return link
+
+
+def find_links(text: str) -> list[tuple[int, int, str]]:
+    """Each bare URL or e-mail address in ``text``: its start, its end and the link's target."""
+    found: list[tuple[int, int, str]] = []
+    position = 0
+    while position < len(text):
+        url = _URL.search(text, position)
+        mail = _EMAIL.search(text, position) if "@" in text else None
+        match = min((m for m in (url, mail) if m is not None), key=lambda m: m.start(), default=None)
+        if match is None:
+            break
+        start = match.start()
+        if start > 0 and text[start - 1] not in _BEFORE:
+            position = start + 1
+            continue
+        if match is url:
+            scheme, domain = match.group(1), match.group(2)
+            if not _valid_domain(domain, scheme is None):
+                position = match.end(2)
+                continue
+            written = _trim(match.group(0))
+            if scheme is None and len(written) <= 4:
+                position = start + 1
+                continue
+            target = written if scheme else "http://" + written
+        else:
+            written = match.group(0)
+            if written[-1] in "-_" or not _valid_domain(match.group(1), False):
+                position = match.end()
+                continue
+            if written.endswith("."):
+                written = written[:-1]
+            target = "mailto:" + written
+        found.append((start, start + len(written), target))
+        position = start + len(written)
+    return found
+
+
+def autolink_literals(state) -> None:
+    """Make links of the bare URLs in every inline token's text (see the module's docstring)."""
+    if _ANY.search(state.src) is None:
+        return
+    md = state.md
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children: list[Token] = []
+        in_link = 0
+        for child in block.children:
+            if child.type == "link_open":
+                in_link += 1
+            elif child.type == "link_close":
+                in_link -= 1
+            elif child.type == "html_inline":
+                if _LINK_OPEN.match(child.content):
+                    in_link += 1
+                elif _LINK_CLOSE.match(child.content):
+                    in_link -= 1
+            if child.type != "text" or in_link > 0:
+                children.append(child)
+                continue
+            links = find_links(child.content)
+            if not links:
+                children.append(child)
+                continue
+            text, cursor, level = child.content, 0, child.level
+            for start, end, target in links:
+                url = md.normalizeLink(target)
+                if not md.validateLink(url):
+                    continue
+                if start > cursor:
+                    children.append(_text(text[cursor:start], level))
+                opening = Token("link_open", "a", 1, attrs={"href": url}, markup="linkify", info="auto",
+                                level=level)
+                children.append(opening)
+                children.append(_text(md.normalizeLinkText(text[start:end]), level + 1))
+                children.append(Token("link_close", "a", -1, markup="linkify", info="auto", level=level))
+                cursor = end
+            if cursor < len(text):
+                children.append(_text(text[cursor:], level))
+        block.children = children
+
+
+def _text(content: str, level: int) -> Token:
+    return Token("text", "", 0, content=content, level=level)

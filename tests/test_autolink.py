@@ -1,0 +1,84 @@
+"""Bare URLs and e-mail addresses become links, as GitHub Flavored Markdown's extended autolinks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import run_cli
+from generator.autolink import find_links
+from generator.config import SiteConfig
+from generator.markdown import make_parser
+
+MD = make_parser(SiteConfig(root=Path(".")))
+PLAIN = make_parser(SiteConfig(root=Path("."), autolink=False))
+
+
+@pytest.mark.parametrize("text,links", [
+    ("Read www.example.org/guide today.", [("www.example.org/guide", "http://www.example.org/guide")]),
+    ("See https://example.org/a?b=1&c=2, then go.", [("https://example.org/a?b=1&c=2", None)]),
+    ("(https://example.org/pull/81).", [("https://example.org/pull/81", None)]),
+    ("https://en.example.org/wiki/Term_(sense)) and", [("https://en.example.org/wiki/Term_(sense)", None)]),
+    ("www.example.org/q?x=(a))+b", [("www.example.org/q?x=(a))+b", "http://www.example.org/q?x=(a))+b")]),
+    ("www.example.org/q?x=y&amp;", [("www.example.org/q?x=y", "http://www.example.org/q?x=y")]),
+    ("www.example.org/a<b", [("www.example.org/a", "http://www.example.org/a")]),
+    ("Mail team+devrel@example.org.", [("team+devrel@example.org", "mailto:team+devrel@example.org")]),
+    ("x@y.example- and x@y.example_", []),
+    ("www.under_score.org, http://a.b_c.org", []),
+    ("see:https://example.org and xhttps://example.org", []),
+    ("ftp://example.org and https:// and www.", []),
+    ("*https://example.org* and ~www.example.org~", [("https://example.org", None), ("www.example.org", "http://www.example.org")]),
+])
+def test_bare_links_are_found_as_github_finds_them(text, links):
+    found = [(text[start:end], target) for start, end, target in find_links(text)]
+    assert found == [(written, target or written) for written, target in links]
+
+
+def test_links_code_and_raw_html_are_left_alone():
+    html = MD.render("[a](https://a.example.org) <https://b.example.org> `https://c.example.org` "
+                     '<a href="x">https://d.example.org</a>\n\n```\nhttps://e.example.org\n```\n')
+    page = BeautifulSoup(html, "html.parser")
+    assert [a["href"] for a in page.find_all("a")] == ["https://a.example.org", "https://b.example.org", "x"]
+
+
+def test_a_bare_link_is_a_checked_link_of_the_page(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/index.md": "# Home\n\nAsk at www.example.org/help or help@example.org, not "
+                                     "[here] (https://example.org/old).\n",
+    })
+    result = run_cli("check", "--root", str(root), "--format", "json")
+    assert [(d["code"], d["line"], d["column"]) for d in result.json()["diagnostics"]] == [("link-unparsed", 3, 54)]
+    assert run_cli("build", "--root", str(root)).code == 0
+    page = BeautifulSoup((root / "build/handbook/index.html").read_text(), "html.parser")
+    hrefs = [a["href"] for a in page.select("main a")]
+    assert {"http://www.example.org/help", "mailto:help@example.org", "https://example.org/old"} <= set(hrefs)
+    (root / "site.toml").write_text('title = "T"\n[markdown]\nautolink = false\n')
+    assert run_cli("build", "--root", str(root)).code == 0
+    page = BeautifulSoup((root / "build/handbook/index.html").read_text(), "html.parser")
+    assert not any(a["href"].startswith(("http", "mailto")) for a in page.select("main a"))
+
+
+pieces = st.sampled_from(["https://", "http://", "www.", "example", ".org", ".", "/", "?q=", "(", ")", "&amp;", "&",
+                          ";", "_", "*", "~", "@", "+", "-", " ", "\n", "x", "é", "<", ">", ",", ":", "!", "`", "[a](",
+                          "]", "**", "\\"])
+
+
+@given(st.lists(pieces, max_size=24))
+@settings(max_examples=500, deadline=None)
+def test_making_links_never_changes_the_text(parts):
+    """A bare link only wraps text that is there: the page reads the same, letter for letter."""
+    text = "".join(parts)
+    assert BeautifulSoup(MD.render(text), "html.parser").get_text() == \
+        BeautifulSoup(PLAIN.render(text), "html.parser").get_text()
+
+
+def test_the_typographer_leaves_a_bare_link_as_written():
+    md = make_parser(SiteConfig(root=Path("."), typographer=True))
+    html = md.render('"Quoted" -- see https://example.org/a--b/c... now\n')
+    assert '<a href="https://example.org/a--b/c">https://example.org/a--b/c</a>… now' in html
+    assert "“Quoted” – see" in html
