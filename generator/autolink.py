@@ -17,12 +17,11 @@ import re
 
 from markdown_it.token import Token
 
-_URL = re.compile(r"(?:(https?://)|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)", re.IGNORECASE)
+_URL = re.compile(r"(?:((?i:https?)://)|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)")
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _BEFORE = frozenset(" \t\n*_~(")
 _TRAILING = "?!.,:*_~"
 _ENTITY_AT_END = re.compile(r"&[A-Za-z0-9]+;$")
-_ANY = re.compile(r"://|www\.|@", re.IGNORECASE)
 _LINK_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
 _LINK_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 
@@ -88,7 +87,8 @@ def find_links(text: str) -> list[tuple[int, int, str]]:
 
 def autolink_literals(state) -> None:
     """Make links of the bare URLs in every inline token's text (see the module's docstring)."""
-    if _ANY.search(state.src) is None:
+    src = state.src
+    if "://" not in src and "www." not in src and "@" not in src:
         return
     md = state.md
     for block in state.tokens:
