@@ -506,6 +506,13 @@ def test_hugo_draft_as_text_is_a_draft():
     assert page.status == "draft" and not found
 
 
+def test_github_alerts_are_notes_and_their_links_are_links():
+    r = parse(MD, "> [!WARNING]\n> Check [the guide](guide.md) first.\n\n> [!NOPE]\n> A quote.\n", 3, pattern=False)
+    assert '<div class="markdown-alert markdown-alert-warning">\n<p class="markdown-alert-title">Warning</p>' in r.html
+    assert "<blockquote>\n<p>[!NOPE]" in r.html
+    assert [(link.href, link.line, link.column) for link in r.links] == [("guide.md", 4, 9)]
+
+
 def test_folding_admonitions_fence_info_and_hints_for_a_folders_page():
     from generator.markdown import fence_info
     html = MD.render("??? tip \"More\"\n    Hidden.\n\n???+ note\n    Shown.\n\n!!! warning\n    Plain.\n")
