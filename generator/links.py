@@ -227,6 +227,20 @@ def suggest_page(written: str, page: Page, index: UrlIndex) -> str | None:
     return None
 
 
+def suggest_file(written: str, page: Page, index: UrlIndex) -> str | None:
+    """The closest existing file (not a page) to a broken link to a file, written relative to
+    ``page`` as the author would write it."""
+    folder = posixpath.dirname(page.source)
+    candidates: dict[str, str] = {}
+    for source in index.files:
+        rel = posixpath.relpath(source, folder)
+        candidates.setdefault(rel, rel)
+        candidates.setdefault(posixpath.basename(source), rel)
+    match = difflib.get_close_matches(written, list(candidates), n=1, cutoff=0.6) or \
+        difflib.get_close_matches(posixpath.basename(written), list(candidates), n=1, cutoff=0.6)
+    return candidates[match[0]] if match else None
+
+
 def suggest_anchor(fragment: str, ids: frozenset[str] | set[str]) -> str | None:
     match = difflib.get_close_matches(fragment, sorted(ids), n=1, cutoff=0.6)
     return match[0] if match else None

@@ -152,6 +152,16 @@ def test_hints_suggest_the_closest_page_and_heading(site):
     assert diags["no heading or id '#triage' in this page"] == "did you mean the page 'triage.md'?"
 
 
+def test_a_missing_file_is_matched_with_files_only(site):
+    root = site({**GOOD, "content/patterns/img/flow-diagram.png": b"png",
+                 "content/patterns/x.md": pattern("X", body_extra="![a](img/flow-diagam.png) ![b](../triage.jpg) "
+                                                                  "[c](notes/triage.pdf)\n")})
+    diags = {d["message"]: d["hint"] for d in diagnostics_of(root)}
+    assert diags["no file 'img/flow-diagam.png'"] == "did you mean 'img/flow-diagram.png'?"
+    assert diags["no file '../triage.jpg'"] is None                  # not the page triage.md
+    assert diags["no file 'notes/triage.pdf'"] is None
+
+
 def test_text_format_matches_compiler_style(site):
     root = site({**GOOD, "content/patterns/x.md": pattern("X", body_extra="[a](triage-guide.md)\n")})
     result = run_cli("check", "--root", str(root))
