@@ -30,6 +30,7 @@ from mdit_py_plugins.tasklists import tasklists_plugin
 from .autolink import autolink_literals
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
+from .tabs import content_tab
 from .urls import heading_id, slugify, unique_id
 
 PLACEHOLDER_OPEN = "\ue000"
@@ -154,6 +155,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
             and set(md.inline.ruler2.get_active_rules()) <= _INLINE_AFTER_RULES_KNOWN:
         md.core.ruler.at("inline", _inline_with_plain_text_shortcut)
         md.inline.ruler.before("link", "plain_link", _plain_link)
+    md.block.ruler.before("paragraph", "content_tab", content_tab)
     if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
     md.core.ruler.at("normalize", _normalize)
@@ -248,7 +250,8 @@ def _normalize(state) -> None:
 # level, lines that each start with a letter, up to a blank line not followed by such a line,
 # are one paragraph: ``_plain_paragraph`` makes its tokens without trying every rule on them.
 _BLOCK_RULES_KNOWN = frozenset({"table", "code", "fence", "blockquote", "hr", "list", "footnote_def", "reference",
-                                "html_block", "heading", "lheading", "paragraph", "deflist", "admonition"})
+                                "html_block", "heading", "lheading", "paragraph", "deflist", "admonition",
+                                "content_tab"})
 
 
 def _plain_paragraph(state, start: int, end: int, silent: bool) -> bool:

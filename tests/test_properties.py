@@ -214,7 +214,7 @@ block_starts = st.sampled_from(["", " ", "  ", "   ", "    ", "     ", "\t", " \
 block_marks = st.sampled_from(["", "Word", "é", "日本", "x|y", "a | b", "- ", "* ", "+ ", "1. ", "1) ", "2. ", "# ", "###### ",
                                "> ", "```", "~~~", "***", "---", "___", "===", "--", "|---|", "| a |", ":--", "<div>",
                                "<!-- c -->", "<a href=\"x\">", "[r]: /u", "[^1]: n", "[a](b)", "\\", "&amp;", "\u00a0",
-                               ": ", "~ ", ":", "!!! note", "??? tip \"T\"", "!!!"])
+                               ": ", "~ ", ":", "!!! note", "??? tip \"T\"", "!!!", "=== \"Tab\"", "===+ \"T\""])
 block_line = st.tuples(block_starts, block_marks, st.sampled_from(["", "text", " end  ", "|", " \t"])).map("".join)
 
 

@@ -506,6 +506,17 @@ def test_hugo_draft_as_text_is_a_draft():
     assert page.status == "draft" and not found
 
 
+def test_content_tabs_are_labelled_blocks_whose_links_are_checked():
+    r = parse(MD, 'Intro.\n\n=== "pip"\n\n    Run [the installer](install.md).\n\n    More.\n\n===+ "From source"\n'
+                  '\n        indented code\n\nAfter.\n\n    === "not a tab: code"\n', 1, pattern=False)
+    assert r.html == ('<p>Intro.</p>\n<div class="tabbed-block">\n<p class="tabbed-title">pip</p>\n'
+                      '<p>Run <a href="\ue0000\ue001">the installer</a>.</p>\n<p>More.</p>\n</div>\n'
+                      '<div class="tabbed-block">\n<p class="tabbed-title">From source</p>\n'
+                      '<pre><code>indented code\n</code></pre>\n</div>\n<p>After.</p>\n'
+                      '<pre><code>=== &quot;not a tab: code&quot;\n</code></pre>\n')
+    assert [(link.href, link.line, link.column) for link in r.links] == [("install.md", 5, 9)]
+
+
 def test_github_alerts_are_notes_and_their_links_are_links():
     r = parse(MD, "> [!WARNING]\n> Check [the guide](guide.md) first.\n\n> [!NOPE]\n> A quote.\n", 3, pattern=False)
     assert '<div class="markdown-alert markdown-alert-warning">\n<p class="markdown-alert-title">Warning</p>' in r.html
