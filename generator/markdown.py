@@ -124,9 +124,10 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
 def make_parser(config: SiteConfig) -> MarkdownIt:
     # "store_labels" keeps a reference link's label in its token: that tells it from an
     # inline link when looking for where it is written (``_locate``).
-    # "alerts": GitHub's "> [!NOTE]" blockquotes become notes (markdown-it-py 4.1 and later).
+    # As GitHub (markdown-it-py 4.1 and later): "> [!NOTE]" blockquotes become notes, and a
+    # single "~" strikes through as "~~" does.
     options = {"html": True, "breaks": config.hard_breaks, "typographer": config.typographer,
-               "linkify": False, "store_labels": True, "alerts": True}
+               "linkify": False, "store_labels": True, "alerts": True, "strikethrough_single_tilde": True}
     if config.highlight:
         options["highlight"] = _highlight
     md = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])

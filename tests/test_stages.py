@@ -517,6 +517,11 @@ def test_content_tabs_are_labelled_blocks_whose_links_are_checked():
     assert [(link.href, link.line, link.column) for link in r.links] == [("install.md", 5, 9)]
 
 
+def test_one_tilde_strikes_through_as_on_github():
+    assert MD.render("~~Hi~~ Hello, ~there~ world! ~~~three~~~ stays.") == \
+        "<p><s>Hi</s> Hello, <s>there</s> world! ~~~three~~~ stays.</p>\n"
+
+
 def test_github_alerts_are_notes_and_their_links_are_links():
     r = parse(MD, "> [!WARNING]\n> Check [the guide](guide.md) first.\n\n> [!NOPE]\n> A quote.\n", 3, pattern=False)
     assert '<div class="markdown-alert markdown-alert-warning">\n<p class="markdown-alert-title">Warning</p>' in r.html
