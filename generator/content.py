@@ -104,16 +104,17 @@ def walk_files(base: Path, skip: tuple[str, ...] = (".",), keep: frozenset[str] 
 
 
 def discover(config: SiteConfig) -> list[SourceFile]:
-    """Every Markdown file under the pattern and handbook folders that is a page, sorted: all
-    but a ``README.md`` kept beside its folder's ``index.md`` or ``_index.md`` (see ``unpublished``)."""
+    """Every Markdown file under the pattern and handbook folders that is a page, sorted (see
+    ``published``)."""
     return published(discover_all(config))[0]
 
 
 def published(sources: list[SourceFile]) -> tuple[list[SourceFile], list[tuple[SourceFile, SourceFile]]]:
     """``sources`` less those that are not pages: the READMEs of ``unpublished`` (returned too,
     with the page that stands for their folder) and the introductions of ``pattern_folder_intros``."""
-    hidden = unpublished(sources)
-    paths = {readme.path for readme, _ in hidden} | pattern_folder_intros(sources)
+    intros = pattern_folder_intros(sources)
+    hidden = [pair for pair in unpublished(sources) if pair[0].path not in intros]
+    paths = {readme.path for readme, _ in hidden} | intros
     return ([s for s in sources if s.path not in paths] if paths else sources), hidden
 
 

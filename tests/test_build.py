@@ -701,6 +701,7 @@ def test_readme_and_index_files_that_introduce_pattern_folders_are_not_patterns(
         "site.toml": 'title = "T"\n',
         "content/patterns/README.md": "# Patterns\n\n* [Trusted Committer](2-structured/trusted-committer.md)\n",
         "content/patterns/_index.md": "---\ntitle: Catalog\n---\nAll of them.\n",
+        "content/patterns/index.md": "# The catalog\n",
         "content/patterns/2-structured/README.md": "# Structured\n\nPatterns proven in several places.\n",
         "content/patterns/2-structured/trusted-committer.md": "---\ntitle: Trusted Committer\n---\n" + body,
         "content/patterns/check-in/index.md": "---\ntitle: Check In\n---\n" + body,
