@@ -24,7 +24,7 @@ PATTERN = "pattern"
 HANDBOOK = "handbook"
 # A handbook folder's own page: index.md, _index.md (Hugo, Zola) or README.md (GitHub), any case.
 INDEX_STEMS = ("index", "_index", "readme")
-FRONTMATTER = ("yaml", "toml", "json")      # header styles of modern pages (no legacy category line)
+FRONTMATTER = ("yaml", "toml", "json", "metadata")   # header styles of modern pages (no legacy category line)
 # Page files: .md, and .markdown as Hugo and Jekyll also read it (in any case).
 MARKDOWN_SUFFIXES = (".md", ".markdown")
 
@@ -247,7 +247,32 @@ def parse_date(value) -> dt.date | None:
             return dt.date.fromisoformat(text)
         except ValueError:
             return None
+    if isinstance(value, str):
+        return _written_date(value)
     return None
+
+
+_WRITTEN_DATE = re.compile(r"^\s*(?:(?P<d1>\d{1,2})(?:st|nd|rd|th)?\s+(?P<m1>[A-Za-z]+)\.?,?|(?P<m2>[A-Za-z]+)\.?\s+"
+                           r"(?P<d2>\d{1,2})(?:st|nd|rd|th)?,?)\s+(?P<y>\d{4})\s*$")
+_MONTHS = {name: number for number, names in enumerate(
+    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+     ("november", "nov"), ("december", "dec")], start=1) for name in names}
+
+
+def _written_date(text: str) -> dt.date | None:
+    """A date written out in English, as MkDocs and Pelican pages have them: "January 23, 2018",
+    "23 January 2018", "Jan 23rd, 2018". Only with the month's name, so it is never ambiguous."""
+    found = _WRITTEN_DATE.match(text)
+    if found is None:
+        return None
+    month = _MONTHS.get((found.group("m1") or found.group("m2")).lower())
+    if month is None:
+        return None
+    try:
+        return dt.date(int(found.group("y")), month, int(found.group("d1") or found.group("d2")))
+    except ValueError:
+        return None
 
 
 def titled_from_heading(page: Page, headings) -> Page:

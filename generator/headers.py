@@ -425,6 +425,44 @@ def _json_key_lines(text: str) -> dict[str, int]:
     return found
 
 
+_META_LINE = re.compile(r"^ {0,3}([A-Za-z][A-Za-z0-9_-]*):(?:[ \t]+(.*?))?[ \t]*$")
+_META_MORE = re.compile(r"^(?: {4}|\t)[ \t]*(\S.*?)[ \t]*$")
+# MultiMarkdown's and Pelican's names for the fields this site reads under other names.
+_META_NAMES = {"category": "categories", "summary": "description", "author": "owner", "authors": "owner"}
+
+
+def _metadata_header(lines: list[str]) -> tuple[dict, dict, int] | None:
+    """MultiMarkdown metadata, as MkDocs and Pelican read it: ``Key: value`` lines at the very
+    top, up to a blank line, a value going on over lines indented four spaces. Taken as a
+    header only when every line reads so and one of the keys is ``title`` (any case), so prose
+    that starts with "Note: ..." stays prose. Its fields, key lines and the body's first index."""
+    fields: dict[str, str] = {}
+    key_lines: dict[str, int] = {}
+    key = None
+    index = 0
+    while index < len(lines) and lines[index].strip():
+        line = lines[index]
+        found = _META_LINE.match(line)
+        if found:
+            name = found.group(1).lower()
+            key = _META_NAMES.get(name, name)
+            if key in fields:
+                fields[key] = f"{fields[key]} {found.group(2) or ''}".strip()
+            else:
+                fields[key], key_lines[key] = (found.group(2) or ""), index + 1
+        else:
+            more = _META_MORE.match(line)
+            if more is None or key is None:
+                return None
+            fields[key] = f"{fields[key]} {more.group(1)}".strip()
+        index += 1
+    if "title" not in fields:
+        return None
+    if "description" in key_lines and "description" not in fields:
+        del key_lines["description"]
+    return fields, key_lines, index
+
+
 def _front_matter(lines: list[str]):
     """The style of front matter ``lines`` open with and its reader, or None."""
     if not lines:
@@ -481,12 +519,16 @@ def split_header(text: str, path: str) -> Header:
             body_index = close + 1
         else:
             run = _unclosed_jbake(lines)
+            metadata = None if run else _metadata_header(lines)
             if run:
                 style = "jbake"
                 diagnostics = [make(path, 1, 1, "frontmatter-invalid",
                                     "JBake header is never closed",
                                     "end the header with a line of '~~~~~~'")]
                 body_index = run
+            elif metadata is not None:
+                style = "metadata"
+                fields, key_lines, body_index = metadata
 
     body_lines = lines[body_index:]
     body_line = body_index + 1

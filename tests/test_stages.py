@@ -47,6 +47,20 @@ def test_front_matter_after_blank_lines_is_read_as_hugo_reads_it(text, style):
     assert header.field_lines["weight"] == text.split("\n").index(next(l for l in text.split("\n") if "weight" in l)) + 1
 
 
+def test_multimarkdown_metadata_is_a_header_as_mkdocs_and_pelican_read_it():
+    header = split_header("Title:   Release notes\nSummary: What changed.\nAuthors: Ana Lima\n    Bo Chen\n"
+                          "Date: March 4, 2024\nCategory: Code\nTags: docs, release\n\nThe body.\n", "p.md")
+    assert header.style == "metadata" and header.body == "\nThe body.\n" and header.body_line == 8
+    assert header.fields == {"title": "Release notes", "description": "What changed.", "owner": "Ana Lima Bo Chen",
+                             "date": "March 4, 2024", "categories": "Code", "tags": "docs, release"}
+    assert header.field_lines == {"title": 1, "description": 2, "owner": 3, "date": 5, "categories": 6, "tags": 7}
+    page, found = page_of("Title: Release notes\nDate: 4th March 2024\nTags: docs, release\n\n## Problem\n")
+    assert (page.title, page.date, page.tags, found) == ("Release notes", dt.date(2024, 3, 4), ("docs", "release"), [])
+    # Prose that starts like a field, or a block with a line that is no field, is the body.
+    for text in ("Note: read this first.\n\nBody.\n", "Title: x\nnot a field\n\nBody.\n"):
+        assert split_header(text, "p.md").style == "none"
+
+
 def test_a_blank_line_and_a_rule_that_hold_no_fields_stay_in_the_body():
     for text in ("\n---\n\nSome text\n\n---\nmore\n", "\n---\ntitle: [unclosed\n---\nx\n", "\n---\n"):
         header = split_header(text, "p.md")
