@@ -2,10 +2,16 @@
 
 This follows GitHub Flavored Markdown's "autolinks (extension)": ``www.example.org``,
 ``https://example.org/path`` and ``http://...`` written in text, and e-mail addresses
-(``team@example.org``), become links when they start a line or follow a space or one of
-``*``, ``_``, ``~`` and ``(``. What ends such a link is the standard's too: trailing
-punctuation (``?!.,:*_~``) is left out, and so is a ``)`` that has no ``(`` in the link, and
-an entity-like ``&name;`` at its end. Text inside a link, code and raw HTML is left alone.
+(``team@example.org``), become links. A ``www.`` link or an address starts a line or
+follows a space or one of ``*``, ``_``, ``~`` and ``(``; an ``http(s)://`` link follows
+anything but a letter or digit. An address's domain ends in a name (``org``), so
+``react@18.2.0`` and ``tool@2.1.0-beta`` are versions, not addresses. What ends a link is
+the standard's too: trailing punctuation (``?!.,:*_~`` and quotes) is left out, and so is a
+``)`` that has no ``(`` in the link, and an entity-like ``&name;`` at its end. Text inside a
+link, code and raw HTML is left alone.
+
+Known difference from GitHub: the links are found after the inline parse, so a URL holding
+``__`` or ``**`` pairs, an escape or an entity is cut where the emphasis or escape begins.
 
 ``autolink_literals`` is a markdown-it core rule: it runs after the inline stage, before the
 typographer's replacements, on the text tokens the inline parser made.
@@ -17,19 +23,20 @@ import re
 
 from markdown_it.token import Token
 
-_URL = re.compile(r"(?:((?i:https?)://)|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)")
+_URL = re.compile(r"(?:((?i:https?)://)(?:[^\s@/<]+@)?|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)")
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _BEFORE = frozenset(" \t\n*_~(")
-_TRAILING = "?!.,:*_~"
+_TRAILING = "?!.,:*_~'\""
 _ENTITY_AT_END = re.compile(r"&[A-Za-z0-9]+;$")
+_TOP_LEVEL = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z]")     # "org", "xn--p1ai": not "0-beta"
 _LINK_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
 _LINK_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
 
 
-def _valid_domain(domain: str, www: bool) -> bool:
-    """At least one period (``www.`` counts), and no underscore in the last two parts."""
+def _valid_domain(domain: str, periods: int) -> bool:
+    """At least ``periods`` periods, no empty part, and no underscore in the last two parts."""
     parts = domain.split(".")
-    if len(parts) + www < 2 or not all(parts):
+    if len(parts) - 1 < periods or not all(parts):
         return False
     return "_" not in "".join(parts[-2:])
 
@@ -49,7 +56,10 @@ def _trim(link: str) -> str:
 
 
 def find_links(text: str) -> list[tuple[int, int, str]]:
-    """Each bare URL or e-mail address in ``text``: its start, its end and the link's target."""
+    """Each bare URL or e-mail address in ``text``: its start, its end and the link's target.
+
+    A ``www.`` link or an address must start the text or follow a space or one of ``*_~(``;
+    an ``http(s)://`` link must not follow a letter or digit (``xhttp://`` is no link)."""
     found: list[tuple[int, int, str]] = []
     position = 0
     while position < len(text):
@@ -59,26 +69,26 @@ def find_links(text: str) -> list[tuple[int, int, str]]:
         if match is None:
             break
         start = match.start()
-        if start > 0 and text[start - 1] not in _BEFORE:
+        scheme = match.group(1) if match is url else None
+        before = text[start - 1] if start > 0 else " "
+        if (before.isalnum() if scheme else before not in _BEFORE):
             position = start + 1
             continue
         if match is url:
-            scheme, domain = match.group(1), match.group(2)
-            if not _valid_domain(domain, scheme is None):
+            if not _valid_domain(match.group(2), 0):
                 position = match.end(2)
                 continue
             written = _trim(match.group(0))
-            if scheme is None and len(written) <= 4:
-                position = start + 1
+            if scheme and len(written) <= len(scheme):
+                position = match.end()
                 continue
             target = written if scheme else "http://" + written
         else:
-            written = match.group(0)
-            if written[-1] in "-_" or not _valid_domain(match.group(1), False):
+            written = match.group(0).rstrip(".")
+            domain = written.partition("@")[2]
+            if not _valid_domain(domain, 1) or not _TOP_LEVEL.fullmatch(domain.rpartition(".")[2]):
                 position = match.end()
                 continue
-            if written.endswith("."):
-                written = written[:-1]
             target = "mailto:" + written
         found.append((start, start + len(written), target))
         position = start + len(written)
