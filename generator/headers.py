@@ -12,7 +12,7 @@ import html
 import json
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .diagnostics import Diagnostic, make
 
@@ -476,10 +476,14 @@ def _front_matter(lines: list[str]):
     return None
 
 
-def _late_front_matter(lines: list[str], path: str) -> tuple[str, dict, dict, int] | None:
-    """Front matter after blank lines, which Hugo skips: its style, fields, key lines and the
-    index of the body's first line. Taken only when it reads cleanly as fields, so a page that
-    starts with a blank line and a rule stays a page without a header."""
+_FIELD_LIKE = re.compile(r"""^\s*["']?[A-Za-z_][\w .-]*["']?\s*[:=]""")
+
+
+def _late_front_matter(lines: list[str], path: str) -> tuple[str, dict, dict, int, list[Diagnostic]] | None:
+    """Front matter after blank lines, which Hugo skips: its style, fields, key lines, the
+    index of the body's first line and its problems. Taken when it reads cleanly as fields, or
+    when its first line is written like a field (then a mistake in it is reported); so a page
+    that starts with a blank line, a rule and text stays a page without a header."""
     skip = 0
     while skip < len(lines) - 1 and not lines[skip].strip():
         skip += 1
@@ -487,9 +491,13 @@ def _late_front_matter(lines: list[str], path: str) -> tuple[str, dict, dict, in
     if opening is None:
         return None
     fields, key_lines, body_index, problems = opening[1](lines[skip:], path)
-    if not fields or problems:
+    first = next((line for line in lines[skip + 1:skip + 1 + 50] if line.strip()), "")
+    if problems and not _FIELD_LIKE.match(first) and not (opening[0] == "json" and lines[skip].startswith('{"')):
         return None
-    return opening[0], fields, {key: line + skip for key, line in key_lines.items()}, body_index + skip
+    if not fields and not problems:
+        return None
+    problems = [replace(d, line=d.line + skip) if d.line is not None else d for d in problems]
+    return opening[0], fields, {key: line + skip for key, line in key_lines.items()}, body_index + skip, problems
 
 
 def split_header(text: str, path: str) -> Header:
@@ -510,7 +518,7 @@ def split_header(text: str, path: str) -> Header:
         style = opening[0]
         fields, key_lines, body_index, diagnostics = opening[1](lines, path)
     elif late is not None:
-        style, fields, key_lines, body_index = late
+        style, fields, key_lines, body_index, diagnostics = late
     else:
         close = _looks_like_jbake(lines)
         if close is not None:

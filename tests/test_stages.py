@@ -62,9 +62,16 @@ def test_multimarkdown_metadata_is_a_header_as_mkdocs_and_pelican_read_it():
 
 
 def test_a_blank_line_and_a_rule_that_hold_no_fields_stay_in_the_body():
-    for text in ("\n---\n\nSome text\n\n---\nmore\n", "\n---\ntitle: [unclosed\n---\nx\n", "\n---\n"):
+    for text in ("\n---\n\nSome text\n\n---\nmore\n", "\n---\n", "\n---\n- a list\n---\n"):
         header = split_header(text, "p.md")
         assert (header.style, header.body, header.diagnostics) == ("none", text, ())
+
+
+def test_a_mistake_in_front_matter_after_blank_lines_is_reported_on_its_line():
+    header = split_header("\n\n---\ntitle: Release notes\ndescription: Note: breaking\n---\nbody\n", "p.md")
+    [problem] = header.diagnostics
+    assert (header.style, problem.code, problem.line) == ("yaml", "frontmatter-invalid", 5)
+    assert "body" not in header.fields and header.body == "body\n"
 
 
 def test_toml_header_as_hugo_and_zola_write_it():
