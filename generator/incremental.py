@@ -515,18 +515,21 @@ def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tup
         removed = set(sources) - set(found_now)
         reload |= set(found_now) - set(sources)
         sources = found_now
-        notes = _readme_notes(hidden)
-        before = {p: d for p, d in found.items() if p not in sources}
-        for path in before:
-            if path not in notes:
-                del found[path]           # a README note whose README went, or is a page now
-        found.update(notes)
-        renoted = before != notes
     changed_sources: set[str] = set()
     for path in removed:
         for table in (hashes, pages, found, rendered):
             table.pop(path, None)
         changed_sources.add(path)
+    if rescan:
+        # The notes of READMEs that are not pages: the current ones, and none for a README that
+        # went or became a page (a page's own entry is its load's diagnostics).
+        notes = _readme_notes(hidden)
+        before = {p: d for p, d in state.found.items() if p not in state.sources}
+        for path in before:
+            if path not in notes and path not in sources:
+                found.pop(path, None)
+        found.update(notes)
+        renoted = before != notes
     to_load: list[SourceFile] = []
     for path in sorted(reload):
         if path not in sources:
@@ -576,7 +579,7 @@ def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tup
         own = frozenset(p.url for p in new.site.pages if p.source in changed_sources) if defer else None
         new, rendered_paths = _render(new, affected=affected, previous=state.site,
                                       listings=listings or relink or redescribed, first=own)
-    kind = "content" if changed_sources or redescribed else "template" if template else \
+    kind = "content" if changed_sources or redescribed or renoted else "template" if template else \
         "static" if statics else "none"
     return new, Rebuild(kind, rendered=len(rendered_paths), rendered_paths=rendered_paths, parsed=len(loaded),
                         outputs=_diff(state.files, new.files), diagnostics=new.diagnostics,

@@ -640,6 +640,13 @@ def test_a_readme_beside_its_folders_index_page_stays_in_the_repository(site):
     (root / "content/handbook/sales/readme.MD").unlink()
     result = run_cli("build", "--root", str(root))
     assert result.code == 0 and "readme-unpublished" not in result.out
+    # A README that was its folder's page gets its note in a warm build when an index.md arrives.
+    (root / "content/handbook/guide/index.md").write_text("# Guide home\n")
+    for command in ("build", "build", "check"):
+        result = run_cli(command, "--root", str(root))
+        assert result.code == 0 and result.out.count("readme-unpublished") == 1, (command, result.out)
+        assert "content/handbook/guide/README.md:1: warning[readme-unpublished]" in result.out
+    assert soup(out / "guide" / "index.html").h1.get_text(strip=True) == "Guide home"
 
 
 def test_hugo_and_zola_section_pages_named_index_are_folder_pages(site):
