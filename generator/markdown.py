@@ -824,6 +824,7 @@ def _find_shortcodes(tokens: list[Token], source_lines: list[str], block_map: li
 # with a space in it, "[a](my page.md)", or a space between the brackets and the parentheses,
 # "[a] (https://example.org)" (flagged only when what is in the parentheses is a URL or a page).
 _SPACED_TARGET = re.compile(r"\[([^\[\]\n]+)\]\(([^()\n]*\s[^()\n]*)\)")
+_LOOKS_LIKE_TARGET = re.compile(r"[./#]\S|^\s*(?:https?:|mailto:)", re.IGNORECASE)
 _SPACE_BEFORE_TARGET = re.compile(
     r"\[([^\[\]\n]+)\][ \t]+\(((?:https?://|mailto:)[^\s()]+|[^\s()]+\.(?:md|markdown|html?)(?:#[^\s()]*)?)\)",
     re.IGNORECASE)
@@ -847,8 +848,10 @@ def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map
     for run in runs:
         for pattern, why in ((_SPACED_TARGET, "spaced"), (_SPACE_BEFORE_TARGET, "gap")):
             for match in pattern.finditer(run):
-                if why == "spaced" and not match.group(2).strip():
-                    continue
+                if why == "spaced" and not _LOOKS_LIKE_TARGET.search(match.group(2)):
+                    continue             # "[0, 1](open interval)": prose, not a link
+                if why == "gap" and match.group(1).strip().isdigit():
+                    continue             # "Smith et al. [12] (https://...)": a citation
                 written = match.group(0)
                 for number, line in enumerate(block):
                     column = line.find(written)

@@ -66,7 +66,7 @@ def check_sections(page: Page, rendered: Rendered, config: SiteConfig) -> list[D
                 near = others[close[0]]
                 found.append(make(page.source, near.line, near.column, "section-missing",
                                   f"required section '{name}' is missing",
-                                  f"'{near.name}' is not '{name}': rename the heading '## {name}'"))
+                                  f"is '{near.name}' meant to be it? Rename that heading to '## {name}'"))
                 continue
             found.append(make(page.source, 1, None, "section-missing",
                               f"required section '{name}' is missing",

@@ -81,7 +81,8 @@ CASES = {
         {**GOOD, "content/handbook/h.md": "# H\n\nSee [the guide](setup guide.md), [ok](<a b.md>), [ok](a%20b.md).\n\n"
                                           "- Also [the site] (https://example.org) and [sic] (not a link).\n\n"
                                           "`[in](code span)` and \\[escaped](on purpose) and [a](a%20b.md \"title\")\n\n"
-                                          "```\n[in](a fence)\n```\n",
+                                          "```\n[in](a fence)\n```\n\n"
+                                          "Prose: [0, 1](open interval), f[x](t s), Smith et al. [12] (https://doi.org/x).\n",
          "content/handbook/a b.md": "# A B\n"},
         [("content/handbook/h.md", 3, 5, "warning"), ("content/handbook/h.md", 5, 8, "warning")]),
     "shortcode": (
@@ -118,7 +119,7 @@ def test_a_section_heading_close_to_a_required_one_is_pointed_at(site):
     [missing] = [d for d in diagnostics_of(root) if d["code"] == "section-missing"]
     assert (missing["line"], missing["column"]) == (18, 1)
     assert missing["message"] == "required section 'Solution' is missing"
-    assert missing["hint"] == "'Solutions' is not 'Solution': rename the heading '## Solution'"
+    assert missing["hint"] == "is 'Solutions' meant to be it? Rename that heading to '## Solution'"
 
 
 def test_owner_missing_is_off_by_default_and_configurable(site):
