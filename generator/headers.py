@@ -458,8 +458,6 @@ def _metadata_header(lines: list[str]) -> tuple[dict, dict, int] | None:
         index += 1
     if "title" not in fields:
         return None
-    if "description" in key_lines and "description" not in fields:
-        del key_lines["description"]
     return fields, key_lines, index
 
 
