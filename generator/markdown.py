@@ -845,6 +845,7 @@ def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map
             runs.append("".join(current))
             current = []
     runs.append("".join(current))
+    after: dict[str, tuple[int, int]] = {}       # where the same text was last found: the next is past it
     for run in runs:
         for pattern, why in ((_SPACED_TARGET, "spaced"), (_SPACE_BEFORE_TARGET, "gap")):
             for match in pattern.finditer(run):
@@ -853,12 +854,15 @@ def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map
                 if why == "gap" and match.group(1).strip().isdigit():
                     continue             # "Smith et al. [12] (https://...)": a citation
                 written = match.group(0)
-                for number, line in enumerate(block):
-                    column = line.find(written)
+                first_line, start = after.get(written, (0, 0))
+                for number in range(first_line, len(block)):
+                    line = block[number]
+                    column = line.find(written, start if number == first_line else 0)
                     while column > 0 and line[column - 1] == "\\":
                         column = line.find(written, column + 1)
                     if column != -1:
                         found.append((body_line + block_map[0] + number, column + 1, written, why))
+                        after[written] = (number, column + 1)
                         break
 
 

@@ -538,6 +538,11 @@ def test_content_tabs_are_labelled_blocks_whose_links_are_checked():
     assert [(link.href, link.line, link.column) for link in r.links] == [("install.md", 5, 9)]
 
 
+def test_the_same_unparsed_link_twice_is_found_at_each_place():
+    r = parse(MD, "Twice [a](my page.md) and [a](my page.md).\nOnce more [a](my page.md) here.\n", 4, pattern=False)
+    assert [(line, column) for line, column, _, _ in r.unparsed] == [(4, 7), (4, 27), (5, 11)]
+
+
 def test_one_tilde_strikes_through_as_on_github():
     assert MD.render("~~Hi~~ Hello, ~there~ world! ~~~three~~~ stays.") == \
         "<p><s>Hi</s> Hello, <s>there</s> world! ~~~three~~~ stays.</p>\n"
