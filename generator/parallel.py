@@ -1,9 +1,12 @@
-"""Both cores: load-and-parse and rendering spread over forked worker processes.
+"""Both cores: load-and-parse and rendering spread over this process and forked workers.
 
 The stages themselves stay plain functions (``content.read_source``, ``markdown.parse``,
 the ``Renderer`` methods); this module only hands them out in chunks and gathers the
-results in order, so the output is the same as a single-process run. Workers are forked
-after the site model exists, so they inherit it instead of receiving a copy.
+results in order, so the output is the same as a single-process run. With N processes,
+N - 1 workers are forked and this process works beside them: each takes the next chunk
+when it is free, so what this process does itself is never sent between processes.
+Workers are forked after the site model exists, so they inherit it instead of
+receiving a copy.
 """
 
 from __future__ import annotations
@@ -63,6 +66,73 @@ def _collector_paused():
         yield
     finally:
         gc.collect()
+
+
+def _claim(counter, total: int) -> int | None:
+    """The number of the next chunk nobody has taken yet, or None when all are taken."""
+    with counter.get_lock():
+        index = counter.value
+        if index >= total:
+            return None
+        counter.value = index + 1
+    return index
+
+
+def _together(count: int, chunks: list, initializer, initargs: tuple, task,
+              here: Callable[[list], object], meanwhile: Callable[[], None] | None = None,
+              failed: Callable[[object], bool] = lambda result: False) -> Iterator[tuple[int, object]]:
+    """``(chunk number, result)`` for every chunk, done by ``count - 1`` forked workers and
+    this process together, in the order they finish. A worker runs ``task``, which claims
+    a chunk (see ``_next_chunk``); this process runs ``here(chunk)`` on the chunks it
+    claims, after ``meanwhile()``. The workers inherit ``chunks``: only results travel.
+    Once a result of this process is ``failed``, nobody claims another chunk (a worker's
+    task does the same for its own). Leaving the loop early stops the workers."""
+    context = multiprocessing.get_context("fork")
+    counter = context.Value("l", 0)
+    total = len(chunks)
+    with _quiet_gc(), context.Pool(count - 1, initializer=_init_shared,
+                                   initargs=(initializer, initargs, chunks, counter)) as pool:
+        remote = pool.imap(task, range(total))
+        if meanwhile is not None:
+            meanwhile()
+        while (index := _claim(counter, total)) is not None:
+            result = here(chunks[index])
+            if failed(result):
+                _claim_all(counter, total)
+            yield index, result
+        for item in remote:
+            if item is not None:
+                yield item
+
+
+def _claim_all(counter, total: int) -> None:
+    """Leave no chunk to claim: the work stops after the chunks already taken."""
+    with counter.get_lock():
+        counter.value = total
+
+
+def _init_shared(initializer, initargs: tuple, chunks: list, counter) -> None:
+    initializer(*initargs)
+    _worker["chunks"] = chunks
+    _worker["counter"] = counter
+
+
+def _next_chunk() -> tuple[int, list] | None:
+    """In a worker: the next chunk nobody has taken, with its number."""
+    chunks = _worker["chunks"]
+    index = _claim(_worker["counter"], len(chunks))
+    return None if index is None else (index, chunks[index])
+
+
+def _in_order(items: Iterator[tuple[int, object]]) -> Iterator[object]:
+    """The results of ``_together`` in chunk order, each as soon as those before it are in."""
+    waiting: dict[int, object] = {}
+    expected = 0
+    for index, result in items:
+        waiting[index] = result
+        while expected in waiting:
+            yield waiting.pop(expected)
+            expected += 1
 
 
 def worker_count(items: int, requested: int | None = None) -> int:
@@ -153,9 +223,13 @@ def _load_many(config: SiteConfig, md, names: tuple[str, ...], sources: list[Sou
     return results
 
 
-def _load_chunk(sources: list[SourceFile]) -> list[tuple]:
+def _load_next(_task: int) -> tuple[int, list[tuple]] | None:
+    claimed = _next_chunk()
+    if claimed is None:
+        return None
+    index, sources = claimed
     with _collector_paused():
-        return _load_many(_worker["config"], _worker["md"], _worker["names"], sources, *_worker["html"])
+        return index, _load_many(_worker["config"], _worker["md"], _worker["names"], sources, *_worker["html"])
 
 
 def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int | None = None, *,
@@ -171,20 +245,19 @@ def load_and_parse(config: SiteConfig, sources: list[SourceFile], workers: int |
     not need the pages (with one process, it runs first).
     """
     count = worker_count(len(sources), workers)
+    md, names = make_parser(config), section_names(config)
+
+    def here(chunk: list[SourceFile]) -> list[tuple]:
+        return _load_many(config, md, names, chunk, html_to, keep_html)
+
     if count == 1:
         if meanwhile is not None:
             meanwhile()
-        md, names = make_parser(config), section_names(config)
-        results = [item for chunk in _chunks(sources, 1)
-                   for item in _load_many(config, md, names, chunk, html_to, keep_html)]
+        results = [item for chunk in _chunks(sources, 1) for item in here(chunk)]
     else:
-        context = multiprocessing.get_context("fork")
-        with _quiet_gc(), context.Pool(count, initializer=_init_loader,
-                                       initargs=(config, html_to, keep_html)) as pool:
-            chunks = pool.imap(_load_chunk, _chunks(sources, count))
-            if meanwhile is not None:
-                meanwhile()
-            results = [item for chunk in chunks for item in chunk]
+        done = _together(count, _chunks(sources, count), _init_loader, (config, html_to, keep_html),
+                         _load_next, here, meanwhile)
+        results = [item for chunk in _in_order(done) for item in chunk]
     pages, rendered, diagnostics = [], {}, []
     for page, parsed, found in results:
         diagnostics.extend(found)
@@ -212,9 +285,16 @@ def _render_urls(jobs: dict, config: SiteConfig, store, urls: list[str]) -> tupl
     return done, failures
 
 
-def _render_chunk(urls: list[str]) -> tuple[list[tuple], list[Diagnostic]]:
+def _render_next(_task: int) -> tuple[int, tuple[list[tuple], list[Diagnostic]]] | None:
+    claimed = _next_chunk()
+    if claimed is None:
+        return None
+    index, urls = claimed
     with _collector_paused():
-        return _render_urls(_worker["jobs"], _worker["config"], _worker["store"], urls)
+        done, failures = _render_urls(_worker["jobs"], _worker["config"], _worker["store"], urls)
+    if failures:
+        _claim_all(_worker["counter"], len(_worker["chunks"]))
+    return index, (done, failures)
 
 
 def render_stream(site: Site, workers: int | None = None, store: Callable[[str, bytes], object] | None = None,
@@ -245,11 +325,13 @@ def render_stream(site: Site, workers: int | None = None, store: Callable[[str, 
     pages = {page.url for page in site.pages}
     listings = [url for url in urls if url not in pages]
     chunks = _chunks(listings, count) + _chunks([url for url in urls if url in pages], count)
-    context = multiprocessing.get_context("fork")
-    with _quiet_gc(), context.Pool(count, initializer=_init_renderer,
-                                   initargs=(jobs, site.config, store)) as pool:
-        for done, failures in pool.imap(_render_chunk, [chunk for chunk in chunks if chunk]):
-            yield done, failures
+    done = _together(count, [chunk for chunk in chunks if chunk], _init_renderer, (jobs, site.config, store),
+                     _render_next, lambda chunk: _render_urls(jobs, site.config, store, chunk),
+                     failed=lambda result: bool(result[1]))
+    try:
+        for rendered, failures in _in_order(done):
+            yield rendered, failures
             if failures:
-                pool.terminate()
                 return
+    finally:
+        done.close()          # stops the workers when rendering stopped early
