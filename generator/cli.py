@@ -273,5 +273,21 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def run() -> None:
+    """The ``devrel-site`` command. After ``build``, ``check`` or ``linkcheck`` the process
+    ends as soon as its output is flushed: everything was written and closed, and tearing
+    down a large site's objects one by one would only add time (a tenth of a second at
+    10,000 pages)."""
+    code = main()
+    if _named_command(sys.argv[1:]) in CORE_COMMANDS:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:
+            code = code or 1
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
