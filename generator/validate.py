@@ -116,8 +116,8 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
     reserved_set = set(reserved)
     found = []
     for url, group in sorted(by_url.items()):
-        group.sort(key=lambda p: ("slug" in p.fields, p.source))
         if len(group) > 1:
+            group.sort(key=lambda p: ("slug" in p.fields, p.source))
             for other in group[1:]:
                 hint = "set a different 'slug' or rename the file"
                 if other.is_index and group[0].is_index and other.kind == group[0].kind:
