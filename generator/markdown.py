@@ -559,16 +559,43 @@ def _opening_bracket(block: str, close: int) -> int:
     return start if start != -1 else close
 
 
-def _find_by_text(block: str, cursor: int, text: str, image: bool, reference: bool) -> int:
+_BACKTICK_RUN = re.compile(r"`+")
+
+
+def _without_code_spans(text: str) -> str:
+    """``text`` with every code span blanked out, newlines kept: the same length and lines,
+    so a search for a link's source finds none written inside code (`` `[a](b.md)` ``).
+    As CommonMark reads them: a run of backticks opens a span that the next run of the same
+    length closes; a backslash before the first backtick makes that one literal."""
+    if "`" not in text:
+        return text
+    runs = [(found.start(), found.end()) for found in _BACKTICK_RUN.finditer(text)]
+    parts, copied, i = [], 0, 0
+    while i < len(runs):
+        start, end = runs[i]
+        backslashes = len(text[:start]) - len(text[:start].rstrip("\\"))
+        start += backslashes % 2               # an escaped backtick is text
+        closer = next((k for k in range(i + 1, len(runs)) if runs[k][1] - runs[k][0] == end - start), None)
+        if start == end or closer is None:
+            i += 1
+            continue
+        close = runs[closer][1]
+        parts += [text[copied:start], "".join("\n" if char == "\n" else " " for char in text[start:close])]
+        copied, i = close, closer + 1
+    return "".join(parts) + text[copied:]
+
+
+def _find_by_text(block: str, cursor: int, text: str, image: bool, reference: bool, masked: str | None = None) -> int:
     """Where ``[text]`` (``![text]`` for an image), followed by ``(`` unless a reference
     link's, starts at or after ``cursor``, or -1.
 
     A ``[`` right after ``!`` opens an image, after ``]`` the label of a reference link.
-    Brackets far longer than the text (with its markup) are not compared at all.
+    Brackets far longer than the text (with its markup) are not compared at all. Brackets
+    are looked for in ``masked`` (the block without its code spans) when given.
     """
     wanted = _loosely(text)
     longest = 2 * len(text) + 100
-    openings, closing = _bracket_pairs(block)
+    openings, closing = _bracket_pairs(masked if masked is not None else block)
     first = cursor + 1 if image else cursor        # an image's "[" comes after its "!"
     for opening in openings[bisect.bisect_left(openings, first):]:
         before = block[opening - 1] if opening else ""
@@ -611,7 +638,7 @@ def _find_by_target(block: str, cursor: int, href: str, raw: str, image: bool, a
 
 
 def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text_of: Callable[[], str] | None,
-            image: bool, reference: bool) -> tuple[int, int | None, int]:
+            image: bool, reference: bool, masked: str | None = None) -> tuple[int, int | None, int]:
     """Line and column of a link inside ``block`` (the source lines of its block), and
     the cursor to look for the block's next link from.
 
@@ -619,11 +646,13 @@ def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text_
     target, written right after its text; when that is not there (a reference link
     ``[text][label]``, ``[label][]`` or ``[label]``, or a target on the next line), by its
     text, which ``text_of()`` gives (None for an autolink, which has none). Found by neither,
-    a link is on the block's first line.
+    a link is on the block's first line. With ``masked`` (the block with its code spans
+    blanked out), a link written first inside code is not taken for the link.
     """
-    start = -1 if reference else _find_by_target(block, cursor, href, raw, image, text_of is None)
+    searched = masked if masked is not None else block
+    start = -1 if reference else _find_by_target(searched, cursor, href, raw, image, text_of is None)
     if start == -1 and text_of is not None:
-        start = _find_by_text(block, cursor, text_of(), image, reference)
+        start = _find_by_text(block, cursor, text_of(), image, reference, masked)
     if start == -1:
         return block_line, None, cursor
     line = block_line + block.count("\n", 0, start)
@@ -739,7 +768,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
                 block_key = block_map[0]
                 block_text = "\n".join(source_lines[block_map[0]:block_map[1]])
                 _collect_links(children, links, block_text, body_line + block_map[0], cursor_by_block,
-                               block_key, html_ids)
+                               block_key, html_ids, _without_code_spans(block_text))
         else:
             if section_open is not None and token.nesting != -1 and kind != "heading_close":
                 section_open["content"] = True
@@ -916,7 +945,9 @@ def _footnote_marks(md: MarkdownIt, tokens: list[Token], env: dict) -> str:
 
 
 def _collect_links(children: list[Token], links: list[Link], block_text: str, block_line: int,
-                   cursors: dict[int, int], block_key: int, html_ids: set[str]) -> None:
+                   cursors: dict[int, int], block_key: int, html_ids: set[str], masked: str | None = None) -> None:
+    """Record the links among ``children`` (an inline token's, from the block whose source is
+    ``block_text``; ``masked`` is that source without its code spans) with their places."""
     for position, child in enumerate(children):
         if child.type == "link_open" or child.type == "image":
             attr = "href" if child.type == "link_open" else "src"
@@ -934,17 +965,17 @@ def _collect_links(children: list[Token], links: list[Link], block_text: str, bl
             reference = "label" in (child.meta or {})
             cursor = cursors.get(block_key, 0)
             line, column, cursor = _locate(block_text, block_line, cursor, href, decoded, text_of,
-                                           image, reference)
+                                           image, reference, masked)
             cursors[block_key] = cursor
             number = len(links)
             links.append(Link(number, decoded, href, line, column, text, "image" if image else "link"))
             child.attrSet(attr, f"{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}")
             child.meta = dict(child.meta or {}, original=href)
         elif child.type == "html_inline":
-            _collect_html(child, links, block_line, block_text, cursors, block_key)
+            _collect_html(child, links, block_line, masked if masked is not None else block_text, cursors, block_key)
             html_ids.update(ids_in_html(child.content))
         if child.children and child.type != "image":
-            _collect_links(child.children, links, block_text, block_line, cursors, block_key, html_ids)
+            _collect_links(child.children, links, block_text, block_line, cursors, block_key, html_ids, masked)
 
 
 def _collect_html(token: Token, links: list[Link], line: int, block_text: str | None = None,

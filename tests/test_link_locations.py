@@ -103,3 +103,13 @@ def test_legacy_section_markers_keep_link_lines():
     body = "***Problem***: see [g][r]\nmore [h][r]\n\n***Context***: x\n[i][r] and [j](j.md)\n\n[r]: r.md"
     assert locations(body, pattern=True) == [("r.md", 1, 20), ("r.md", 2, 6), ("r.md", 5, 1), ("j.md", 5, 12)]
 
+
+
+def test_a_link_written_first_in_a_code_span_is_found_where_it_is_a_link(site):
+    body = ("Write `[a](gone.md)` as [a](gone.md), and ``[b][r] or `![i](gone.png)` `` as [b][r].\n"
+            "Spans go over lines: `[c](\ngone.md)` then [c](gone.md) and ![i](gone.png).\n"
+            "A lone \\` is no span: [d](gone.md) and `<a href=\"gone.md\">` <a href=\"gone.md\">x</a>\n\n"
+            "[r]: gone.md\n")
+    assert broken(site, body) == [
+        ("no page 'gone.md'", 4, 25), ("no page 'gone.md'", 4, 78), ("no page 'gone.md'", 6, 16),
+        ("no file 'gone.png'", 6, 33), ("no page 'gone.md'", 7, 23), ("no page 'gone.md'", 7, 61)]
