@@ -68,6 +68,14 @@ def check_sections(page: Page, rendered: Rendered, config: SiteConfig) -> list[D
                                   f"required section '{name}' is missing",
                                   f"is '{near.name}' meant to be it? Rename that heading to '## {name}'"))
                 continue
+            other_level = next((h for h in rendered.headings if h.level != 2
+                                and " ".join(h.text.split()).rstrip(":").lower() == key), None)
+            if other_level is not None:      # "### Solution": a section is a level-2 heading
+                found.append(make(page.source, other_level.line, None, "section-missing",
+                                  f"required section '{name}' is missing",
+                                  f"'{'#' * other_level.level} {other_level.text}' is a level-{other_level.level} "
+                                  f"heading; a section is a level-2 one: '## {name}'"))
+                continue
             found.append(make(page.source, 1, None, "section-missing",
                               f"required section '{name}' is missing",
                               f"add a '## {name}' heading or a '***{name}***:' paragraph"))

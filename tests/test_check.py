@@ -122,6 +122,19 @@ def test_a_section_heading_close_to_a_required_one_is_pointed_at(site):
     assert missing["hint"] == "is 'Solutions' meant to be it? Rename that heading to '## Solution'"
 
 
+def test_a_required_section_written_at_another_heading_level_is_pointed_at(site):
+    body = ("---\ntitle: A\n---\n# A\n\n## Problem\n\np\n\n## Context\n\nc\n\n"
+            "### Solution:\n\ns\n\n#### consequences\n\nx\n")
+    root = site({"content/patterns/a.md": body})
+    missing = [(d["line"], d["message"], d["hint"]) for d in diagnostics_of(root) if d["code"] == "section-missing"]
+    assert missing == [
+        (14, "required section 'Solution' is missing",
+         "'### Solution:' is a level-3 heading; a section is a level-2 one: '## Solution'"),
+        (18, "required section 'Consequences' is missing",
+         "'#### consequences' is a level-4 heading; a section is a level-2 one: '## Consequences'"),
+    ]
+
+
 def test_owner_missing_is_off_by_default_and_configurable(site):
     files = {"content/handbook/a.md": "# A\n\ntext\n"}
     root = site(files)
