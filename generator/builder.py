@@ -14,7 +14,7 @@ import gc
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -39,10 +39,18 @@ class Outcome:
     changed: int = 0
     elapsed: float = 0.0
     reason: str = ""       # why the build stopped, when it did
+    # What the pipeline made (a cold build's ``Result``): a caller about to end the process
+    # may keep it to the end instead of spending time freeing it object by object.
+    made: object = field(default=None, repr=False, compare=False)
 
 
 def _state_from(config: SiteConfig, drafts: bool, result: Result, outputs: list[str]) -> State:
-    parts = result.parts
+    return _state_of(config, drafts, result.parts, result.diagnostics, outputs)
+
+
+def _state_of(config: SiteConfig, drafts: bool, parts: dict, diagnostics, outputs: list[str]) -> State:
+    """The state a cold build leaves for the next one: what its stages made (``parts``), its
+    diagnostics and the paths of the outputs it rendered."""
     sources = {s.path: s for s in parts["sources"]}
     found: dict[str, tuple[Diagnostic, ...]] = {path: () for path in sources}
     for diag in parts["loaded"]:
@@ -52,11 +60,11 @@ def _state_from(config: SiteConfig, drafts: bool, result: Result, outputs: list[
     return State(
         config=config, drafts=drafts, env=None, sources=sources, hashes=hashes,
         pages={p.source: p for p in parts["pages"]}, rendered=dict(parts["rendered"]), found=found,
-        file_urls=dict(parts["file_urls"]), copies=dict(result.copies), static={}, dates=parts["dates"],
-        described=parts["described"], analysis=parts["analysis"], site=result.site,
+        file_urls=dict(parts["file_urls"]), copies=dict(parts["copies"]), static={}, dates=parts["dates"],
+        described=parts["described"], analysis=parts["analysis"], site=parts["site"],
         outputs={path: CACHED for path in outputs},
         checked=tuple(sort_diagnostics(apply_severities(checked, config.severity_map))),
-        diagnostics=result.diagnostics)
+        diagnostics=tuple(diagnostics))
 
 
 def _post_process(config: SiteConfig, folder: Path, linkcheck: bool, strict: bool,
@@ -122,9 +130,26 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
     html_to = cache.pack_folder(config) if scratch is None else Path(scratch.name)
     packs_before = cache.pack_names(html_to)
     swapped = False
+
+    def prepare_cache(parts: dict, found: list[Diagnostic], paths: list[str]):
+        """While the pages render: the state this build leaves, as it will be if rendering
+        adds no diagnostic, written beside the cache's own (see ``cache.prepare``)."""
+        if exit_code(found) != 0:
+            return None           # a build with errors leaves no cache
+        state = _state_of(config, drafts, parts, tuple(sort_diagnostics(found)), paths)
+        return cache.prepare(config, state), tuple(sort_diagnostics(found)), set(paths)
+
+    prepared = None
     try:
         result = run(config, drafts=drafts, store=staging.writer(), render_if=worth_rendering, progress=progress,
-                     html_to=html_to)
+                     html_to=html_to, while_rendering=prepare_cache if key is not None else None)
+        early = result.parts.get("while_rendering")
+        if early is not None:
+            prepared, expected_diagnostics, expected_paths = early
+            if prepared is not None and (result.diagnostics != expected_diagnostics
+                                         or set(result.outputs) != expected_paths):
+                cache.abandon(prepared)           # rendering changed the state: it is written anew
+                prepared = None
         written = list(result.outputs)
         for path, written_anew in result.outputs.items():
             staging.record(path, written_anew)
@@ -147,6 +172,7 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
         if scratch is not None:
             scratch.cleanup()
         elif not swapped:         # the last good build's cache stays as it was
+            cache.abandon(prepared)
             cache.remove_packs(html_to, cache.pack_names(html_to) - packs_before)
     if key is not None and result.site is not None:
         gc.freeze()           # everything built so far lives to the end (``build`` unfreezes)
@@ -158,13 +184,17 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
                                       cache.dates_digest(result.parts["dates"]),
                                       cache.folder_stats(config.output, tracked))
             try:
-                cache.save(config, manifest, _state_from(config, drafts, result, written))
+                if prepared is not None:
+                    cache.save(config, manifest, None, prepared=prepared)
+                else:
+                    cache.save(config, manifest, _state_from(config, drafts, result, written))
             except OSError:
                 pass
         else:
+            cache.abandon(prepared)
             cache.discard(config)
     return Outcome(tuple(sort_diagnostics(diagnostics)), result.pages, "cold", True, staging.files,
-                   staging.changed)
+                   staging.changed, made=result)
 
 
 def _copy_into(source: Path, handle) -> None:

@@ -34,6 +34,7 @@ import os
 import pickle
 import secrets
 import sys
+import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -308,16 +309,20 @@ def _size(path: Path) -> int:
 def _spill(state, folder: Path):
     """The state with each page's HTML moved out to a pack file under ``html/``, so the
     state file stays small. A cold build's workers already wrote their parses there; a warm
-    build writes one pack with the HTML of the pages it parsed again. Packs no page refers
-    to any more are deleted."""
+    build writes one pack with the HTML of the pages it parsed again."""
     store = folder / "html"
     sources = list(state.rendered)
     rendered = dict(zip(sources, packs.spill(store, [state.rendered[s] for s in sources])))
-    remove_packs(store, pack_names(store) - {packs.pack_name(parsed) for parsed in rendered.values()})
     site = state.site
     if site is not None:
         site = replace(site, rendered={source: rendered.get(source, parsed) for source, parsed in site.rendered.items()})
     return replace(state, rendered=rendered, site=site)
+
+
+def _remove_unused_packs(state, folder: Path) -> None:
+    """Delete the packs no page of ``state`` (spilled) refers to any more."""
+    store = folder / "html"
+    remove_packs(store, pack_names(store) - {packs.pack_name(parsed) for parsed in state.rendered.values()})
 
 
 def pack_names(folder: Path) -> set[str]:
@@ -335,29 +340,67 @@ def remove_packs(folder: Path, names) -> None:
             pass
 
 
-def save(config: SiteConfig, manifest: Manifest, state, base: Base | None = None) -> None:
-    """Write the state and the manifest; the state first, so a manifest never points at a
-    missing state. With the ``base`` the state was loaded from, only a delta is written,
-    unless it grows past half the full state."""
+@dataclass(frozen=True)
+class Prepared:
+    """A full state already written to a file of its own (see ``prepare``), and the state."""
+    path: Path
+    state: object
+
+
+def prepare(config: SiteConfig, state) -> Prepared | None:
+    """Write ``state`` as a full state file beside the cache's ``state.pickle``, without taking
+    its place: ``save`` puts it there once the build succeeded (``abandon`` removes it when not).
+    A cold build does this while its pages render, so the state is not pickled after them."""
     folder = cache_folder(config)
     enabled = gc.isenabled()
     gc.disable()          # pickling a large state allocates a lot and frees nothing
     try:
         state = replace(_spill(state, folder), env=None)
-        delta = folder / "delta.pickle"
-        written = False
-        if base is not None and base.size and (folder / "state.pickle").exists():
-            data = io.BytesIO()
-            _DeltaPickler(data, base.numbers).dump((base.token, state))
-            if data.tell() * 2 < base.size:
-                replace_file(delta, lambda handle: handle.write(data.getbuffer()))
-                written = True
-        if not written:
+        folder.mkdir(parents=True, exist_ok=True)
+        for stray in folder.glob(".state.*.new"):       # left by a build that was killed
+            stray.unlink()
+        fd, temp = tempfile.mkstemp(prefix=".state.", suffix=".new", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                pickle.dump((secrets.token_hex(8), state), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        except BaseException:
+            os.unlink(temp)
+            raise
+    except OSError:
+        return None
+    finally:
+        if enabled:
+            gc.enable()
+    return Prepared(Path(temp), state)
+
+
+def abandon(prepared: Prepared | None) -> None:
+    if prepared is not None:
+        try:
+            prepared.path.unlink()
+        except OSError:
+            pass
+
+
+def save(config: SiteConfig, manifest: Manifest, state, base: Base | None = None,
+         prepared: Prepared | None = None) -> None:
+    """Write the state and the manifest; the state first, so a manifest never points at a
+    missing state. With the ``base`` the state was loaded from, only a delta is written,
+    unless it grows past half the full state. With ``prepared``, the state is the one
+    ``prepare`` wrote already, which takes the place of the state file."""
+    folder = cache_folder(config)
+    enabled = gc.isenabled()
+    gc.disable()          # pickling a large state allocates a lot and frees nothing
+    try:
+        if prepared is not None:
+            _remove_unused_packs(prepared.state, folder)
             try:
-                delta.unlink()
+                (folder / "delta.pickle").unlink()
             except FileNotFoundError:
                 pass
-            _atomic_pickle(folder / "state.pickle", (secrets.token_hex(8), state))
+            os.replace(prepared.path, folder / "state.pickle")
+        else:
+            _save_state(folder, state, base)
         _atomic_pickle(folder / "manifest.pickle", manifest)
     finally:
         if enabled:
@@ -368,6 +411,23 @@ def save(config: SiteConfig, manifest: Manifest, state, base: Base | None = None
             gitignore.write_text("*\n", encoding="utf-8")
         except OSError:
             pass
+
+
+def _save_state(folder: Path, state, base: Base | None) -> None:
+    state = replace(_spill(state, folder), env=None)
+    _remove_unused_packs(state, folder)
+    delta = folder / "delta.pickle"
+    if base is not None and base.size and (folder / "state.pickle").exists():
+        data = io.BytesIO()
+        _DeltaPickler(data, base.numbers).dump((base.token, state))
+        if data.tell() * 2 < base.size:
+            replace_file(delta, lambda handle: handle.write(data.getbuffer()))
+            return
+    try:
+        delta.unlink()
+    except FileNotFoundError:
+        pass
+    _atomic_pickle(folder / "state.pickle", (secrets.token_hex(8), state))
 
 
 def discard(config: SiteConfig) -> None:

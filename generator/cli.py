@@ -27,6 +27,9 @@ class Console:
         self.quiet = quiet
         self.verbose = verbose
         self.color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        # What a command made and no longer needs: kept until the process ends (see ``run``),
+        # which is quicker than freeing a large site's objects one by one.
+        self.keep: list[object] = []
 
     def note(self, message: str) -> None:
         if not self.quiet:
@@ -110,6 +113,7 @@ def cmd_check(args: argparse.Namespace, console: Console) -> int:
         diagnostics, pages = list(cached[0]), cached[1]
     else:
         result = run(config, drafts=args.drafts, render=False)
+        console.keep.append(result)
         diagnostics, pages = list(result.diagnostics), result.pages
     console.report(diagnostics, args.format, pages)
     how = " (nothing changed since the last build)" if cached is not None else ""
@@ -147,6 +151,7 @@ def cmd_build(args: argparse.Namespace, console: Console) -> int:
     except OSError as exc:
         print(f"error: cannot write '{config.output}': {exc}", file=sys.stderr)
         return 1
+    console.keep.append(outcome)
     diagnostics = sort_diagnostics(list(outcome.diagnostics))
     console.report(diagnostics, args.format, outcome.pages)
     shown = _shown(config.output)
@@ -258,19 +263,24 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    return _main(argv)[0]
+
+
+def _main(argv: list[str] | None = None) -> tuple[int, Console | None]:
+    """The exit code, and the console, which holds what the command made (see ``Console.keep``)."""
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
-        return 2
+        return 2, None
     console = Console(quiet=getattr(args, "quiet", False), verbose=getattr(args, "verbose", False))
     try:
-        return args.func(args, console)
+        return args.func(args, console), console
     except KeyboardInterrupt:
-        return 130
+        return 130, console
     except BrokenPipeError:
-        return 1
+        return 1, console
 
 
 def run() -> None:
@@ -278,7 +288,7 @@ def run() -> None:
     ends as soon as its output is flushed: everything was written and closed, and tearing
     down a large site's objects one by one would only add time (a tenth of a second at
     10,000 pages)."""
-    code = main()
+    code, console = _main()      # the console keeps what the command made until the process ends
     if _named_command(sys.argv[1:]) in CORE_COMMANDS:
         try:
             sys.stdout.flush()

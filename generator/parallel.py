@@ -298,13 +298,16 @@ def _render_next(_task: int) -> tuple[int, tuple[list[tuple], list[Diagnostic]]]
 
 
 def render_stream(site: Site, workers: int | None = None, store: Callable[[str, bytes], object] | None = None,
-                  env: jinja2.Environment | None = None) -> Iterator[tuple[list[tuple], list[Diagnostic]]]:
+                  env: jinja2.Environment | None = None, meanwhile: Callable[[list[str]], None] | None = None
+                  ) -> Iterator[tuple[list[tuple], list[Diagnostic]]]:
     """Rendered outputs in chunks, in a stable order, with any rendering failures.
 
     Each chunk lists ``(output path, bytes)``; with ``store``, the process that rendered a
     file hands it to ``store(path, bytes)`` at once, and the chunk lists ``(output path,
     store's answer)`` instead, so the bytes never travel between processes. The workers
     inherit the renderer made here, with ``env``'s templates compiled as far as they are.
+    ``meanwhile(paths)``, told the output paths to come, runs in this process once the
+    workers have started, before it renders its own share (with one process, first).
     """
     try:
         jobs = render_jobs(Renderer(site, env or make_environment(site.config)))
@@ -313,7 +316,10 @@ def render_stream(site: Site, workers: int | None = None, store: Callable[[str, 
         return
     urls = list(jobs)
     count = worker_count(len(urls), workers)
+    told = None if meanwhile is None else (lambda: meanwhile([output_file(url) for url in urls]))
     if count == 1:
+        if told is not None:
+            told()
         for chunk in _chunks(urls, 1):
             done, failures = _render_urls(jobs, site.config, store, chunk)
             yield done, failures
@@ -326,7 +332,7 @@ def render_stream(site: Site, workers: int | None = None, store: Callable[[str, 
     listings = [url for url in urls if url not in pages]
     chunks = _chunks(listings, count) + _chunks([url for url in urls if url in pages], count)
     done = _together(count, [chunk for chunk in chunks if chunk], _init_renderer, (jobs, site.config, store),
-                     _render_next, lambda chunk: _render_urls(jobs, site.config, store, chunk),
+                     _render_next, lambda chunk: _render_urls(jobs, site.config, store, chunk), told,
                      failed=lambda result: bool(result[1]))
     try:
         for rendered, failures in _in_order(done):

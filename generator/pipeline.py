@@ -191,7 +191,8 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         env: jinja2.Environment | None = None, store: Callable[[str, bytes], object] | None = None,
         workers: int | None = None, html_to: Path | None = None,
         render_if: Callable[[list[Diagnostic]], bool] | None = None,
-        progress: Callable[[str, int, int], None] | None = None) -> Result:
+        progress: Callable[[str, int, int], None] | None = None,
+        while_rendering: Callable[[dict, list[Diagnostic], list[str]], object] | None = None) -> Result:
     """The whole pipeline from the files on disk to every output file's bytes.
 
     With ``store``, each output goes to ``store(path, data)`` as soon as it is rendered, in
@@ -202,6 +203,10 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     ``progress(stage, done, total)`` hears how far the build has come.
     With ``html_to``, each page's HTML waits in pack files in that folder until it is
     rendered into its template (see ``packs``), instead of in memory.
+    ``while_rendering(parts, diagnostics, paths)`` runs in this process while the workers
+    render (see ``render_stream``): it is given what the stages made so far (the result's
+    ``parts``, ``site`` and ``copies`` among them), the diagnostics so far and the output
+    paths to come; what it returns is the result's ``parts["while_rendering"]``.
     """
     tell = progress or (lambda stage, done, total: None)
     sources, hidden = published(discover_all(config))
@@ -233,19 +238,31 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         diagnostics += analysis.diagnostics
         diagnostics = sort_diagnostics(apply_severities(diagnostics, config.severity_map))
         if not render or (render_if is not None and not render_if(diagnostics)):
-            return Result({}, {}, tuple(diagnostics), len(pages), None)
+            return Result({}, {}, tuple(diagnostics), len(pages), None,
+                          {"sources": sources, "pages": pages, "rendered": rendered, "analysis": analysis})
 
         dates, described = ready["dates"].result(), ready["described"]
         site = build_site(config, pages, rendered, analysis.targets, dates, include_drafts=drafts,
                           category_descriptions=described)
         gc.freeze()
+        parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
+                 "dates": dates, "described": described, "analysis": analysis, "site": site, "copies": copies}
         outputs: dict[str, bytes] = {}
         if env is not None:
             outputs, found = render_site(site, env)
             diagnostics += found
         else:
             total, count = len(site.pages), 0
-            for done, found in render_stream(site, workers, store, ready.get("env")):
+            so_far = list(diagnostics)
+
+            def meanwhile(paths: list[str]) -> None:
+                try:
+                    parts["while_rendering"] = while_rendering(parts, so_far, paths)
+                except Exception:        # it only saves time later: the build goes on without it
+                    parts["while_rendering"] = None
+
+            for done, found in render_stream(site, workers, store, ready.get("env"),
+                                             meanwhile if while_rendering is not None else None):
                 count += len(done)
                 tell("rendering", min(count, total), total)
                 diagnostics += found
@@ -254,6 +271,4 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         gc.unfreeze()
         if "dates" in ready:
             ready["dates"].stop()
-    parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
-             "dates": dates, "described": described, "analysis": analysis}
     return Result(outputs, copies, tuple(sort_diagnostics(diagnostics)), len(pages), site, parts)

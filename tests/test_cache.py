@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -214,6 +215,30 @@ def test_a_failed_build_leaves_the_last_good_cache_as_it_was(site):
     # The failed cold build wrote packs while parsing; they are gone, the rest is untouched.
     assert {p.name: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
     assert tree(root / "build") == output
+
+
+@pytest.mark.parametrize("pages", [3, 80])      # one process, and several
+def test_a_build_that_fails_while_rendering_leaves_the_last_good_cache_as_it_was(site, pages):
+    """A cold build writes its state while the pages render; a build whose rendering fails
+    leaves neither that state nor anything else of its own in the cache."""
+    root = site(base_files())
+    for i in range(pages):
+        (root / f"content/patterns/p{i}.md").write_text(pattern(f"P {i}", tags="[bulk]"))
+    assert run_cli("build", "--root", str(root)).code == 0
+    folder = root / ".devrel-cache/build"
+    before = tree(folder)
+    assert "state.pickle" in before and not [name for name in before if name.endswith(".new")]
+    output = tree(root / "build")
+    templates = root / "themes/broken/templates"
+    templates.mkdir(parents=True)
+    (templates / "pattern.html").write_text("{{ page.title }}{{ no_such_thing.attribute }}\n")
+    (root / "site.toml").write_text(base_files()["site.toml"].replace("[search]", 'theme = "broken"\n[search]'))
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 1 and "template-error" in result.out + result.err
+    assert tree(folder) == before
+    assert tree(root / "build") == output
+    (root / "site.toml").write_text(base_files()["site.toml"])
+    assert build(load_config(root)).kind == "unchanged"
 
 
 def test_two_builds_at_once_do_not_corrupt_each_other(site):
