@@ -142,7 +142,8 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
     prepared = None
     try:
         result = run(config, drafts=drafts, store=staging.writer(), render_if=worth_rendering, progress=progress,
-                     html_to=html_to, while_rendering=prepare_cache if key is not None else None)
+                     html_to=html_to, while_rendering=prepare_cache if key is not None else None,
+                     while_parsing=(lambda copies: cache.input_stats(config, copies)) if key is not None else None)
         early = result.parts.get("while_rendering")
         if early is not None:
             prepared, expected_diagnostics, expected_paths = early
@@ -178,7 +179,10 @@ def _cold(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, link
         gc.freeze()           # everything built so far lives to the end (``build`` unfreezes)
         if exit_code(result.diagnostics) == 0:
             tracked = written + [rel for rel in result.copies if rel not in written]
-            manifest = cache.Manifest(key, cache.input_stats(config, result.copies),
+            # The inputs as they were while the pages were read: one changed since then is
+            # read again by the next build.
+            inputs = result.parts.get("while_parsing") or cache.input_stats(config, result.copies)
+            manifest = cache.Manifest(key, inputs,
                                       cache.output_stats(config.output, tracked),
                                       tuple(result.diagnostics), result.pages,
                                       cache.dates_digest(result.parts["dates"]),

@@ -192,7 +192,8 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
         workers: int | None = None, html_to: Path | None = None,
         render_if: Callable[[list[Diagnostic]], bool] | None = None,
         progress: Callable[[str, int, int], None] | None = None,
-        while_rendering: Callable[[dict, list[Diagnostic], list[str]], object] | None = None) -> Result:
+        while_rendering: Callable[[dict, list[Diagnostic], list[str]], object] | None = None,
+        while_parsing: Callable[[dict[str, Path]], object] | None = None) -> Result:
     """The whole pipeline from the files on disk to every output file's bytes.
 
     With ``store``, each output goes to ``store(path, data)`` as soon as it is rendered, in
@@ -207,6 +208,8 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     render (see ``render_stream``): it is given what the stages made so far (the result's
     ``parts``, ``site`` and ``copies`` among them), the diagnostics so far and the output
     paths to come; what it returns is the result's ``parts["while_rendering"]``.
+    ``while_parsing(copies)`` runs here while the workers parse, told the files to copy; what
+    it returns is ``parts["while_parsing"]``.
     """
     tell = progress or (lambda stage, done, total: None)
     sources, hidden = published(discover_all(config))
@@ -216,6 +219,8 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
     def meanwhile() -> None:
         """What needs no page, done while the workers parse."""
         ready["files"] = static_files(config)
+        if while_parsing is not None:
+            ready["while_parsing"] = while_parsing(ready["files"][1])
         if render:
             ready["dates"] = GitDates(config)
             ready["described"] = category_texts(config)
@@ -246,7 +251,8 @@ def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,
                           category_descriptions=described)
         gc.freeze()
         parts = {"sources": sources, "pages": pages, "rendered": rendered, "loaded": loaded, "file_urls": file_urls,
-                 "dates": dates, "described": described, "analysis": analysis, "site": site, "copies": copies}
+                 "dates": dates, "described": described, "analysis": analysis, "site": site, "copies": copies,
+                 "while_parsing": ready.get("while_parsing")}
         outputs: dict[str, bytes] = {}
         if env is not None:
             outputs, found = render_site(site, env)
