@@ -10,11 +10,13 @@ the standard's too: trailing punctuation (``?!.,:*_~`` and quotes) is left out, 
 ``)`` that has no ``(`` in the link, and an entity-like ``&name;`` at its end. Text inside a
 link, code and raw HTML is left alone.
 
-Known difference from GitHub: the links are found after the inline parse, so a URL holding
-``__`` or ``**`` pairs, an escape or an entity is cut where the emphasis or escape begins.
-
-``autolink_literals`` is a markdown-it core rule: it runs after the inline stage, before the
-typographer's replacements, on the text tokens the inline parser made.
+``bare_url`` is an inline rule: at the ``:`` of ``http://`` or ``https://`` in text that goes
+through the inline parser, it takes the whole link at once, as GitHub does, so that
+``__init__`` or ``**`` inside a URL is part of it, not emphasis. ``autolink_literals`` is a
+core rule that runs after the inline stage, before the typographer's replacements: it finds
+the rest (``www.`` links, addresses, and links in text that had no inline markup at all) in
+the text tokens. Known difference from GitHub: a ``www.`` link or an address holding ``__``
+pairs, an escape or an entity is cut where the emphasis or escape begins.
 """
 
 from __future__ import annotations
@@ -93,6 +95,52 @@ def find_links(text: str) -> list[tuple[int, int, str]]:
         found.append((start, start + len(written), target))
         position = start + len(written)
     return found
+
+
+_SCHEME_BEFORE = re.compile(r"(?i:https?)$")
+
+
+def bare_url(state, silent: bool) -> bool:
+    """At the ``:`` of a bare ``http(s)://`` link: the link, whole (see the module's docstring)."""
+    pos = state.pos
+    src = state.src
+    if src[pos] != ":" or not src.startswith("//", pos + 1) or state.linkLevel > 0:
+        return False
+    scheme = _SCHEME_BEFORE.search(state.pending)
+    if scheme is None:
+        return False
+    start = pos - (len(state.pending) - scheme.start())
+    if start > 0 and src[start - 1].isalnum() or _inside_html_link(state.tokens):
+        return False
+    links = find_links(src[start:state.posMax])
+    if not links or links[0][0] != 0:
+        return False
+    _, end, target = links[0]
+    md = state.md
+    url = md.normalizeLink(target)
+    if not md.validateLink(url):
+        return False
+    if not silent:
+        state.pending = state.pending[:scheme.start()]
+        state.push("link_open", "a", 1).attrs = {"href": url}
+        state.tokens[-1].markup, state.tokens[-1].info = "linkify", "auto"
+        state.push("text", "", 0).content = md.normalizeLinkText(src[start:start + end])
+        closing = state.push("link_close", "a", -1)
+        closing.markup, closing.info = "linkify", "auto"
+    state.pos = start + end
+    return True
+
+
+def _inside_html_link(tokens: list[Token]) -> bool:
+    """Whether the inline tokens so far leave a raw ``<a ...>`` open."""
+    depth = 0
+    for token in tokens:
+        if token.type == "html_inline":
+            if _LINK_OPEN.match(token.content):
+                depth += 1
+            elif _LINK_CLOSE.match(token.content):
+                depth -= 1
+    return depth > 0
 
 
 def autolink_literals(state) -> None:

@@ -27,7 +27,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from .autolink import autolink_literals
+from .autolink import autolink_literals, bare_url
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
 from .tabs import content_tab
@@ -161,6 +161,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
     md.core.ruler.at("normalize", _normalize)
     if config.autolink:
+        md.inline.ruler.before("autolink", "bare_url", bare_url)
         md.core.ruler.after("inline", "autolink_literals", autolink_literals)
     # Two plugins' passes over every token of every page, skipped when the text cannot hold
     # what they look for: a task list item starts "[ ]", "[x]" or "[X]"; footnotes need a
