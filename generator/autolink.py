@@ -1,16 +1,18 @@
 """Bare URLs become links, as GitHub, Hugo (Goldmark) and most handbook readers expect.
 
 This follows GitHub Flavored Markdown's "autolinks (extension)": ``www.example.org``,
-``https://example.org/path`` and ``http://...`` written in text, and e-mail addresses
-(``team@example.org``), become links. A ``www.`` link or an address starts a line or
-follows a space or one of ``*``, ``_``, ``~`` and ``(``; an ``http(s)://`` link follows
-anything but a letter or digit. An address's domain ends in a name (``org``), so
-``react@18.2.0`` and ``tool@2.1.0-beta`` are versions, not addresses. What ends a link is
-the standard's too: trailing punctuation (``?!.,:*_~`` and quotes) is left out, and so is a
-``)`` that has no ``(`` in the link, and an entity-like ``&name;`` at its end. Text inside a
-link, code and raw HTML is left alone.
+``https://example.org/path``, ``http://...`` and ``ftp://...`` written in text, and e-mail
+addresses (``team@example.org``, ``mailto:team@example.org``), become links, shown as
+written. A ``www.`` link or an address starts a line or follows a space or one of ``*``,
+``_``, ``~`` and ``(``; an ``http(s)://`` or ``ftp://`` link follows anything but an ASCII
+letter or digit (so text in other scripts may run right up to it). An address's domain ends
+in a name (``org``), so ``react@18.2.0`` and ``tool@2.1.0-beta`` are versions, not
+addresses. What ends a link is the standard's too: trailing punctuation (``?!.,:*_~`` and
+quotes) is left out, and so is a ``)`` that has no ``(`` in the link, and a ``;`` at its
+end, with the entity-like ``&name`` before it if there is one. Text inside a link, code and
+raw HTML is left alone.
 
-``bare_url`` is an inline rule: at the ``:`` of ``http://`` or ``https://`` in text that goes
+``bare_url`` is an inline rule: at the ``:`` of ``http://``, ``https://`` or ``ftp://`` in text that goes
 through the inline parser, it takes the whole link at once, as GitHub does, so that
 ``__init__`` or ``**`` inside a URL is part of it, not emphasis. ``autolink_literals`` is a
 core rule that runs after the inline stage, before the typographer's replacements: it finds
@@ -25,11 +27,12 @@ import re
 
 from markdown_it.token import Token
 
-_URL = re.compile(r"(?:((?i:https?)://)(?:[^\s@/<]+@)?|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)")
+_URL = re.compile(r"(?:((?i:https?|ftp)://)(?:[^\s@/<]+@)?|www\.)([\w-]+(?:\.[\w-]+)*)([^\s<]*)")
 _EMAIL = re.compile(r"[\w.+-]+@([\w-]+(?:\.[\w-]+)+)")
 _BEFORE = frozenset(" \t\n*_~(")
 _TRAILING = "?!.,:*_~'\""
 _ENTITY_AT_END = re.compile(r"&[A-Za-z0-9]+;$")
+_MAILTO = "mailto:"
 _TOP_LEVEL = re.compile(r"[A-Za-z][A-Za-z0-9-]*[A-Za-z]")     # "org", "xn--p1ai": not "0-beta"
 _LINK_OPEN = re.compile(r"<a[\s>]", re.IGNORECASE)
 _LINK_CLOSE = re.compile(r"</a\s*>", re.IGNORECASE)
@@ -50,8 +53,9 @@ def _trim(link: str) -> str:
             link = link[:-1]
         elif link[-1] == ")" and link.count(")") > link.count("("):
             link = link[:-1]
-        elif link[-1] == ";" and _ENTITY_AT_END.search(link):
-            link = link[:_ENTITY_AT_END.search(link).start()]
+        elif link[-1] == ";":
+            entity = _ENTITY_AT_END.search(link)
+            link = link[:entity.start()] if entity else link[:-1]
         else:
             return link
     return link
@@ -61,7 +65,8 @@ def find_links(text: str) -> list[tuple[int, int, str]]:
     """Each bare URL or e-mail address in ``text``: its start, its end and the link's target.
 
     A ``www.`` link or an address must start the text or follow a space or one of ``*_~(``;
-    an ``http(s)://`` link must not follow a letter or digit (``xhttp://`` is no link)."""
+    an ``http(s)://`` or ``ftp://`` link must not follow an ASCII letter or digit (``xhttp://``
+    is no link). ``mailto:`` before an address is part of its link."""
     found: list[tuple[int, int, str]] = []
     position = 0
     while position < len(text):
@@ -72,9 +77,12 @@ def find_links(text: str) -> list[tuple[int, int, str]]:
             break
         start = match.start()
         scheme = match.group(1) if match is url else None
+        mailto = match is mail and text[max(0, start - len(_MAILTO)):start].lower() == _MAILTO
+        if mailto:
+            start -= len(_MAILTO)
         before = text[start - 1] if start > 0 else " "
-        if (before.isalnum() if scheme else before not in _BEFORE):
-            position = start + 1
+        if (before.isascii() and before.isalnum() if scheme else before not in _BEFORE):
+            position = match.start() + 1
             continue
         if match is url:
             if not _valid_domain(match.group(2), 0):
@@ -86,18 +94,19 @@ def find_links(text: str) -> list[tuple[int, int, str]]:
                 continue
             target = written if scheme else "http://" + written
         else:
-            written = match.group(0).rstrip(".")
-            domain = written.partition("@")[2]
+            address = match.group(0).rstrip(".")
+            domain = address.partition("@")[2]
             if not _valid_domain(domain, 1) or not _TOP_LEVEL.fullmatch(domain.rpartition(".")[2]):
                 position = match.end()
                 continue
-            target = "mailto:" + written
+            written = text[start:match.start()] + address
+            target = "mailto:" + address
         found.append((start, start + len(written), target))
         position = start + len(written)
     return found
 
 
-_SCHEME_BEFORE = re.compile(r"(?i:https?)$")
+_SCHEME_BEFORE = re.compile(r"(?i:https?|ftp)$")
 
 
 def bare_url(state, silent: bool) -> bool:
@@ -110,7 +119,7 @@ def bare_url(state, silent: bool) -> bool:
     if scheme is None:
         return False
     start = pos - (len(state.pending) - scheme.start())
-    if start > 0 and src[start - 1].isalnum() or _inside_html_link(state.tokens):
+    if start > 0 and src[start - 1].isascii() and src[start - 1].isalnum() or _inside_html_link(state.tokens):
         return False
     links = find_links(src[start:state.posMax])
     if not links or links[0][0] != 0:
@@ -124,7 +133,7 @@ def bare_url(state, silent: bool) -> bool:
         state.pending = state.pending[:scheme.start()]
         state.push("link_open", "a", 1).attrs = {"href": url}
         state.tokens[-1].markup, state.tokens[-1].info = "linkify", "auto"
-        state.push("text", "", 0).content = md.normalizeLinkText(src[start:start + end])
+        state.push("text", "", 0).content = src[start:start + end]         # as written, as on GitHub
         closing = state.push("link_close", "a", -1)
         closing.markup, closing.info = "linkify", "auto"
     state.pos = start + end
@@ -181,7 +190,7 @@ def autolink_literals(state) -> None:
                 opening = Token("link_open", "a", 1, attrs={"href": url}, markup="linkify", info="auto",
                                 level=level)
                 children.append(opening)
-                children.append(_text(md.normalizeLinkText(text[start:end]), level + 1))
+                children.append(_text(text[start:end], level + 1))          # as written, as on GitHub
                 children.append(Token("link_close", "a", -1, markup="linkify", info="auto", level=level))
                 cursor = end
             if cursor < len(text):

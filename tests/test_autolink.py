@@ -36,12 +36,26 @@ PLAIN = make_parser(SiteConfig(root=Path("."), autolink=False))
                                                                    ("https://user@example.com/path", None)]),
     ("Pin react@18.2.0, node@20.11.1 or tool@2.1.0-beta; ask a.b@example.org.",
      [("a.b@example.org", "mailto:a.b@example.org")]),
-    ("ftp://example.org and https:// and www.", []),
+    ("ftp://example.org and https:// and www.", [("ftp://example.org", None)]),
+    ("See https://example.org/a%20b; or https://example.org/q&amp;, then ftp://files.example.org/pub.",
+     [("https://example.org/a%20b", None), ("https://example.org/q", None), ("ftp://files.example.org/pub", None)]),
+    ("中文https://example.com 和 Ωhttps://example.org, not 1https://example.net", [("https://example.com", None),
+                                                                                 ("https://example.org", None)]),
+    ("mailto:foo@bar.baz, amailto:a@b.org (MAILTO:x@y.org)", [("mailto:foo@bar.baz", None),
+                                                               ("MAILTO:x@y.org", "mailto:x@y.org")]),
     ("*https://example.org* and ~www.example.org~", [("https://example.org", None), ("www.example.org", "http://www.example.org")]),
 ])
 def test_bare_links_are_found_as_github_finds_them(text, links):
     found = [(text[start:end], target) for start, end, target in find_links(text)]
     assert found == [(written, target or written) for written, target in links]
+
+
+def test_a_bare_link_shows_its_url_as_written():
+    page = BeautifulSoup(MD.render("Go to https://example.org/a%20b/%C3%A9t%C3%A9 or https://example.org/q_(x)\n"),
+                         "html.parser")
+    assert [(a["href"], a.get_text()) for a in page.select("a")] == [
+        ("https://example.org/a%20b/%C3%A9t%C3%A9", "https://example.org/a%20b/%C3%A9t%C3%A9"),
+        ("https://example.org/q_(x)", "https://example.org/q_(x)")]
 
 
 def test_links_code_and_raw_html_are_left_alone():
