@@ -36,7 +36,10 @@ from .urls import heading_id, slugify, unique_id
 PLACEHOLDER_OPEN = "\ue000"
 PLACEHOLDER_CLOSE = "\ue001"
 _PLACEHOLDER = re.compile(f"{PLACEHOLDER_OPEN}(\\d+){PLACEHOLDER_CLOSE}")
-_HTML_LINK = re.compile(r"""(?<![\w-])(href|src)\s*=\s*(?:(["'])(.*?)\2|([^\s"'=<>`]+))""", re.IGNORECASE | re.DOTALL)
+# Attributes that hold a URL (``data`` of an ``<object>``, a video's ``poster``) or, for
+# ``srcset``, a list of them: GitHub's light and dark images are ``<source srcset=...>``.
+_HTML_LINK = re.compile(r"""(?<![\w-])(href|src|srcset|poster|data)\s*=\s*(?:(["'])(.*?)\2|([^\s"'=<>`]+))""",
+                        re.IGNORECASE | re.DOTALL)
 _HTML_TAG = re.compile(r"<([a-zA-Z][\w-]*)(\s[^>]*)?>")
 _HTML_ATTRIBUTE = re.compile(r"""(?<![\w-])(id|name)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+))""", re.IGNORECASE)
 _HTML_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
@@ -113,7 +116,7 @@ def _highlight(code: str, lang: str, attrs: str) -> str:
         return ""
     highlight, formatter, get_lexer_by_name, not_found = _pygments()
     try:
-        lexer = get_lexer_by_name(name)
+        lexer = get_lexer_by_name(name, stripnl=False)     # blank lines at either end are the author's
     except not_found:
         return ""
     body = highlight(code, lexer, formatter)
@@ -670,6 +673,10 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     """
     names = _name_table(tuple(section_names))
     env: dict = {}
+    if not body.endswith("\n"):
+        # CommonMark reads the end of the text as the end of a line; the admonition plugin
+        # reads past the end of a last line without one (a table in a quote ending in ">").
+        body += "\n"
     if "ref" in body and "{{" in body:
         body = hugo_refs(body)
     tokens = md.parse(body, env)
@@ -778,7 +785,9 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
             elif kind == "html_block":
                 if "{{" in token.content:
                     _find_shortcodes([token], source_lines, token.map or current_map, body_line, shortcodes)
-                _collect_html(token, links, body_line + (token.map or current_map)[0])
+                block_map = token.map or current_map
+                _collect_html(token, links, body_line + block_map[0],
+                              "\n".join(source_lines[block_map[0]:block_map[1]]), cursor_by_block, block_map[0])
                 html_ids.update(ids_in_html(token.content))
         previous = token
 
@@ -981,8 +990,8 @@ def _collect_links(children: list[Token], links: list[Link], block_text: str, bl
 
 def _collect_html(token: Token, links: list[Link], line: int, block_text: str | None = None,
                   cursors: dict[int, int] | None = None, block_key: int = 0) -> None:
-    """Record ``href``/``src`` targets in raw HTML and put placeholders in their place; a
-    commented-out link is no link."""
+    """Record the targets of ``href``, ``src``, ``srcset``, ``poster`` and ``data`` in raw HTML and
+    put placeholders in their place; a commented-out link is no link."""
     comments = [(found.start(), found.end()) for found in _HTML_COMMENT.finditer(token.content)]
 
     content = token.content
@@ -990,11 +999,10 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
     def replace(match: re.Match) -> str:
         quoted = match.group(2) is not None
         value = match.group(3) if quoted else match.group(4)
-        if value.startswith(PLACEHOLDER_OPEN) or any(start <= match.start() < end for start, end in comments):
+        if PLACEHOLDER_OPEN in value or any(start <= match.start() < end for start, end in comments):
             return match.group(0)
         if not _an_attribute(content, match.start()):
             return match.group(0)           # "href=x" in text, or inside another attribute's value
-        number = len(links)
         where, column = line + token.content.count("\n", 0, match.start()), None
         if block_text is not None and cursors is not None:
             pos = block_text.find(match.group(0), cursors.get(block_key, 0))
@@ -1004,10 +1012,40 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
                 start = tag_start if tag_start != -1 else pos
                 where = line + block_text.count("\n", 0, start)
                 column = start - (block_text.rfind("\n", 0, start) + 1) + 1
-        links.append(Link(number, unquote(value), value, where, column, "", "html"))
+        spans = _srcset_urls(value) if match.group(1).lower() == "srcset" else [(0, len(value))]
+        parts, copied = [], 0
+        for start, end in spans:
+            url = value[start:end]
+            parts += [value[copied:start], f"{PLACEHOLDER_OPEN}{len(links)}{PLACEHOLDER_CLOSE}"]
+            links.append(Link(len(links), unquote(url), url, where, column, "", "html"))
+            copied = end
         quote = match.group(2) or '"'
-        return f"{match.group(1)}={quote}{PLACEHOLDER_OPEN}{number}{PLACEHOLDER_CLOSE}{quote}"
+        return f"{match.group(1)}={quote}{''.join(parts)}{value[copied:]}{quote}"
     token.content = _HTML_LINK.sub(replace, token.content)
+
+
+def _srcset_urls(value: str) -> list[tuple[int, int]]:
+    """Where the URLs of a ``srcset`` are: "a.png 1x, b.png 2x" as HTML reads it (a URL is a
+    run of non-space characters; commas at its end close its candidate; else the candidate's
+    descriptors run to the next comma)."""
+    spans, position, size = [], 0, len(value)
+    while position < size:
+        while position < size and (value[position].isspace() or value[position] == ","):
+            position += 1
+        start = position
+        while position < size and not value[position].isspace():
+            position += 1
+        end = position
+        while end > start and value[end - 1] == ",":
+            end -= 1
+        if end > start:
+            spans.append((start, end))
+        if end == position:                      # descriptors follow, up to the next comma
+            depth = 0
+            while position < size and (value[position] != "," or depth):
+                depth += {"(": 1, ")": -1}.get(value[position], 0)
+                position += 1
+    return spans
 
 
 def _an_attribute(html: str, position: int) -> bool:

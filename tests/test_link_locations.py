@@ -113,3 +113,44 @@ def test_a_link_written_first_in_a_code_span_is_found_where_it_is_a_link(site):
     assert broken(site, body) == [
         ("no page 'gone.md'", 4, 25), ("no page 'gone.md'", 4, 78), ("no page 'gone.md'", 6, 16),
         ("no file 'gone.png'", 6, 33), ("no page 'gone.md'", 7, 23), ("no page 'gone.md'", 7, 61)]
+
+
+def test_links_in_html_blocks_have_their_columns_too(site):
+    body = ("- item\n\n  <p align=\"center\"><img src=\"gone.png\"></p>\n\n"
+            "> <div><a href=\"gone.md\">x</a></div>\n\n"
+            "<p><img src=\"gone.png\"><img src=\"gone.png\"></p>\n")
+    assert broken(site, body) == [
+        ("no file 'gone.png'", 6, 21), ("no page 'gone.md'", 8, 8), ("no file 'gone.png'", 10, 4),
+        ("no file 'gone.png'", 10, 24)]
+
+
+def test_srcset_poster_and_object_data_are_checked_and_rewritten(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/patterns/.keep": "",
+        "content/handbook/img/dark.png": "", "content/handbook/img/light.png": "",
+        "content/handbook/guide/picture.md": (
+            "# Picture\n\n<picture>\n"
+            "  <source media=\"(prefers-color-scheme: dark)\" srcset=\"../img/dark.png\">\n"
+            "  <img alt=\"logo\" src=\"../img/light.png\">\n</picture>\n"
+            "<img src=\"../img/light.png\" srcset=\"../img/light.png 1x, ../img/dark.png 2x, "
+            "https://example.org/x.png 3x\">\n"
+            "<video src=\"../img/light.png\" poster=\"../img/dark.png\"></video>\n"
+            "<object data=\"../img/light.png\" data-other=\"nope.md\"></object>\n"),
+    })
+    assert run_cli("build", "--root", str(root)).code == 0
+    html = (root / "build/handbook/guide/picture/index.html").read_text()
+    assert 'srcset="../../img/dark.png"' in html
+    assert 'srcset="../../img/light.png 1x, ../../img/dark.png 2x, https://example.org/x.png 3x"' in html
+    assert 'poster="../../img/dark.png"' in html and 'data="../../img/light.png"' in html
+    assert 'data-other="nope.md"' in html
+    page = root / "content/handbook/guide/picture.md"
+    page.write_text(page.read_text().replace("../img/dark.png 2x", "../img/missing.png 2x")
+                    .replace('poster="../img/dark.png"', 'poster="../img/none.png"'))
+    result = run_cli("check", "--root", str(root))
+    assert result.code == 1
+    assert result.out.splitlines()[:2] == [
+        "content/handbook/guide/picture.md:7:1: error[link-broken]: no file '../img/missing.png' "
+        "(did you mean '../img/light.png'?)",
+        "content/handbook/guide/picture.md:8:1: error[link-broken]: no file '../img/none.png' "
+        "(did you mean '../img/dark.png'?)"]

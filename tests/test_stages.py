@@ -569,3 +569,15 @@ def test_folding_admonitions_fence_info_and_hints_for_a_folders_page():
     other, _ = page_of("# Z\n", rel="zz/index.md", kind=HANDBOOK)
     index = build_index([page, own, other], {}, set(), "/")
     assert suggest_page("_index.md", page, index) == "index.md"
+
+
+def test_fenced_code_keeps_its_blank_lines_when_highlighted():
+    html = MD.render("```python\n\nx = 1\n\n```\n")
+    assert html.startswith('<pre class="highlight" tabindex="0"><code class="language-python">\n<span')
+    assert html.endswith("</span>\n\n</code></pre>\n\n")
+
+
+@pytest.mark.parametrize("body", ["> | a |\n> |---|\n>", "> | a |\n> |---|\n> ", "| a |\n|---|\n| b"])
+def test_a_page_that_ends_without_a_newline_in_a_table_parses(body):
+    rendered = parse(MD, body, 1, pattern=False)
+    assert rendered.ok and "<table" in rendered.html
