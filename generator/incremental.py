@@ -262,7 +262,7 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
     renamed = any((state.pages[s].title, state.pages[s].aliases) != (previous.pages[s].title, previous.pages[s].aliases)
                   for s in changed)
     config = state.config
-    index = build_index(pages, dict(state.file_urls), set(old.index.generated), config.base_path)
+    index = build_index(pages, dict(state.file_urls), set(old.index.generated), config.base_path, old.index.sections)
     linkers = {source for source, targets in old.targets.items()
                if any(t.page is not None and t.page.source in changed for t in targets)}
     if renamed:

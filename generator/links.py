@@ -33,6 +33,7 @@ class UrlIndex:
     file_outputs: frozenset = frozenset()    # output URLs of the non-Markdown files
     folders: dict = field(default_factory=dict, hash=False)  # source folder -> its index or README page
     stems: dict = field(default_factory=dict, hash=False)    # source path less .md/.markdown (any case) -> Page
+    sections: dict = field(default_factory=dict, hash=False)  # content folder -> URL of its generated page
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,15 @@ def _nfc(path: str) -> str:
     return path if path.isascii() else unicodedata.normalize("NFC", path)
 
 
-def build_index(pages: list[Page], files: dict[str, str], generated: set[str], base_path: str) -> UrlIndex:
+def section_folders(patterns_dir: str, handbook_dir: str) -> dict[str, str]:
+    """The content folders whose pages the site generates: the patterns folder's is the
+    catalog, the handbook folder's the handbook's index (unless a page of its own is)."""
+    return {posixpath.normpath(patterns_dir.replace("\\", "/")): "patterns/",
+            posixpath.normpath(handbook_dir.replace("\\", "/")): "handbook/"}
+
+
+def build_index(pages: list[Page], files: dict[str, str], generated: set[str], base_path: str,
+                sections: dict[str, str] | None = None) -> UrlIndex:
     by_source = {p.source: p for p in pages}
     by_source.update({_nfc(p.source): p for p in pages if not p.source.isascii()})
     files = {**files, **{_nfc(source): url for source, url in files.items() if not source.isascii()}}
@@ -76,7 +85,21 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
             stems.setdefault(stem, page)      # "x.md" first, then "x.MD", "x.markdown"...
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
-                    file_outputs=frozenset(files.values()), folders=folders, stems=stems)
+                    file_outputs=frozenset(files.values()), folders=folders, stems=stems,
+                    sections={folder: url for folder, url in (sections or {}).items() if url in generated})
+
+
+def _section_for(path: str, index: UrlIndex) -> str | None:
+    """The URL of the generated page that stands for a content folder (``../patterns/``), or
+    for the index or README file in it that is no page (the patterns folder's README)."""
+    path = path.rstrip("/")
+    if path in index.sections:
+        return index.sections[path]
+    folder, _, name = path.rpartition("/")
+    if folder in index.sections and posixpath.splitext(name.lower())[0] in INDEX_STEMS \
+            and name.lower().endswith(MARKDOWN_SUFFIXES):
+        return index.sections[folder]
+    return None
 
 
 def _page_for(path: str, index: UrlIndex) -> Page | None:
@@ -148,9 +171,15 @@ def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex
         return replace(_resolve("/content/" + path[2:], fragment_value, folder, index), written=path)
     if path.startswith("/"):
         # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".
-        if path.lower().endswith(MARKDOWN_SUFFIXES) and path[1:] in index.by_source:
-            target = index.by_source[path[1:]]
+        source = posixpath.normpath(path)[1:]
+        if path.lower().endswith(MARKDOWN_SUFFIXES) and source in index.by_source:
+            target = index.by_source[source]
             return Target(PAGE, target, target.url, fragment_value, path)
+        if source in index.files:
+            return Target(FILE, url=index.files[source], fragment=fragment_value, written=path)
+        section = _section_for(source, index) if source else None
+        if section is not None:
+            return Target(URL, url=section, fragment=fragment_value, written=path)
         site_path = path[len(index.base_path):] if path.startswith(index.base_path) else path.lstrip("/")
         return _resolve_url(site_path, index, fragment_value, path)
 
@@ -165,6 +194,9 @@ def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex
         target = index.by_source.get(joined)
         if target is not None:
             return Target(PAGE, target, target.url, fragment_value, path)
+        section = _section_for(joined, index)
+        if section is not None:
+            return Target(URL, url=section, fragment=fragment_value, written=path)
         return Target(BROKEN, written=path, fragment=fragment_value)
     if lower.endswith((".html", ".htm")):
         stem = joined.rsplit(".", 1)[0]
@@ -183,6 +215,9 @@ def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex
     target = _page_for(joined.rstrip("/"), index)
     if target is not None:
         return Target(PAGE, target, target.url, fragment_value, path)
+    section = _section_for(joined, index)
+    if section is not None:
+        return Target(URL, url=section, fragment=fragment_value, written=path)
     return None
 
 
@@ -204,8 +239,14 @@ def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written:
 
 
 def suggest_page(written: str, page: Page, index: UrlIndex) -> str | None:
-    """The closest existing page to a broken link, written the way the author would write it."""
+    """The closest existing page to a broken link, written the way the author would write it:
+    a README kept beside its folder's index page gives that page."""
     folder = posixpath.dirname(page.source)
+    path = unquote(written.partition("#")[0].partition("?")[0])
+    if path and not path.startswith("/") and posixpath.splitext(posixpath.basename(path).lower())[0] in INDEX_STEMS:
+        stands_for = index.folders.get(posixpath.dirname(posixpath.normpath(posixpath.join(folder, path))))
+        if stands_for is not None:
+            return posixpath.relpath(stands_for.source, folder)
     candidates: dict[str, str] = {}
     for source, other in index.by_source.items():
         rel = posixpath.relpath(source, folder)
@@ -224,6 +265,16 @@ def suggest_page(written: str, page: Page, index: UrlIndex) -> str | None:
         match = difflib.get_close_matches(base, list(candidates), n=1, cutoff=0.6)
     if match:
         return candidates[match[0]]
+    return None
+
+
+def never_published(written: str) -> str | None:
+    """The part of a link's path that no page or file of the site can be under: a file or
+    folder whose name starts with ``_`` or ``.`` (but ``_index.md``, ``.`` and ``..``)."""
+    for part in unquote(written.partition("#")[0].partition("?")[0]).split("/"):
+        if part.startswith((".", "_")) and part not in (".", "..") \
+                and posixpath.splitext(part.lower())[0] != "_index":
+            return part
     return None
 
 

@@ -20,7 +20,7 @@ import jinja2
 from .config import SiteConfig
 from .content import MARKDOWN_SUFFIXES, Page, discover_all, published, walk_files
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
-from .links import Target, UrlIndex, build_index, resolve
+from .links import Target, UrlIndex, build_index, resolve, section_folders
 from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
 from .render import compile_templates, make_environment, render_all, render_failure, theme_paths
@@ -160,7 +160,8 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
             *, drafts: bool = False) -> Analysis:
     """Resolve every link and validate every page. Cheap: no parsing, no I/O."""
     generated = set(FIXED_URLS) | taxonomy_urls([p for p in pages if drafts or not p.is_draft])
-    index = build_index(pages, file_urls, generated, config.base_path)
+    index = build_index(pages, file_urls, generated, config.base_path,
+                        section_folders(config.patterns_dir, config.handbook_dir))
     targets = resolve_links(pages, rendered, index)
     ids = {page.source: rendered[page.source].ids for page in pages}
     diagnostics: list[Diagnostic] = []

@@ -9,7 +9,7 @@ from typing import Iterable, Mapping
 from .config import KNOWN_SECTIONS, SiteConfig
 from .content import HANDBOOK, PATTERN, Page, SourceFile
 from .diagnostics import Diagnostic, make
-from .links import BROKEN, PAGE, Target, UrlIndex, suggest_anchor, suggest_file, suggest_page
+from .links import BROKEN, PAGE, Target, UrlIndex, never_published, suggest_anchor, suggest_file, suggest_page
 from .markdown import Rendered
 from .site import OWN_FOLDERS, taxon_slug
 from .urls import output_file, same_name
@@ -90,9 +90,12 @@ def check_links(page: Page, rendered: Rendered, targets: tuple[Target, ...], ind
         if target.kind == BROKEN:
             kind = "file" if link.kind == "image" or not target.written.lower().endswith((".md", ".html", "/")) \
                 and "." in target.written.rsplit("/", 1)[-1] else "page"
+            hidden = never_published(target.written)
             suggest = suggest_file if kind == "file" else suggest_page
-            suggestion = suggest(target.written, page, index)
+            suggestion = None if hidden else suggest(target.written, page, index)
             hint = f"did you mean '{suggestion}'?" if suggestion else None
+            if hidden:
+                hint = f"'{hidden}' starts with '{hidden[0]}': such files and folders are not published"
             found.append(make(page.source, link.line, link.column, "link-broken",
                               f"no {kind} '{target.written}'", hint))
             continue

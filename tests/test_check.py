@@ -290,3 +290,44 @@ def test_check_writes_nothing(site):
     root = site(GOOD)
     run_cli("check", "--root", str(root))
     assert sorted(p.name for p in root.iterdir()) == ["content"]
+
+
+def test_links_to_the_content_folders_reach_their_generated_pages(site):
+    """The patterns folder (and its README, which is no pattern) is the catalog; the handbook
+    folder without an index page is the handbook's index; a path from the repository root
+    reaches files as it reaches pages, as on GitHub."""
+    root = site({
+        "content/patterns/README.md": "# Patterns\n\nRead [office hours](office-hours.md).\n",
+        "content/patterns/office-hours.md": pattern("Office Hours", body_extra="See [all](./) and [its README](README.md).\n"),
+        "content/handbook/img/light.png": b"",
+        "content/handbook/guide/deep/page.md": (
+            "# Deep\n\n[All](../../../patterns/) [readme](../../../patterns/README.md#x) [home](../../)\n"
+            "![logo](/content/handbook/img/light.png) ![again](/content/handbook/../handbook/img/light.png)\n"
+            "[gone](/content/handbook/img/none.png) [sub](../../../patterns/sub/)\n"),
+    })
+    diags = diagnostics_of(root)
+    assert [(d["line"], d["column"], d["message"]) for d in diags if d["code"] == "link-broken"] == [
+        (5, 1, "no file '/content/handbook/img/none.png'"), (5, 40, "no page '../../../patterns/sub/'")]
+    page = root / "content/handbook/guide/deep/page.md"
+    page.write_text(page.read_text().replace("[gone](/content/handbook/img/none.png) [sub](../../../patterns/sub/)", ""))
+    assert run_cli("build", "--root", str(root), "--no-search").code == 0
+    html = (root / "build/handbook/guide/deep/page/index.html").read_text()
+    for href in ('href="../../../../patterns/index.html"', 'href="../../../../patterns/index.html#x"',
+                 'href="../../../index.html"', 'src="../../../img/light.png"'):
+        assert href in html, href
+    assert 'href="../index.html">all</a>' in (root / "build/patterns/office-hours/index.html").read_text()
+
+
+def test_a_broken_link_to_a_readme_or_a_hidden_file_says_why(site):
+    root = site({
+        "content/handbook/support/index.md": "# Support\n",
+        "content/handbook/support/README.md": "# Support, for the repository\n",
+        "content/handbook/_shared/glossary.md": "# Glossary\n",
+        "content/handbook/links.md": "# Links\n\n[a](support/README.md) [b](_shared/glossary.md#glossary) "
+                                     "![c](.hidden/x.png)\n",
+    })
+    hints = [(d["message"], d["hint"]) for d in diagnostics_of(root) if d["code"] == "link-broken"]
+    assert hints == [
+        ("no page 'support/README.md'", "did you mean 'support/index.md'?"),
+        ("no page '_shared/glossary.md'", "'_shared' starts with '_': such files and folders are not published"),
+        ("no file '.hidden/x.png'", "'.hidden' starts with '.': such files and folders are not published")]
