@@ -168,6 +168,16 @@ def _resolve_from_page(href: str, page: Page, index: UrlIndex) -> Target:
 def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex) -> Target | None:
     """``path`` (not empty) from a page in ``folder``; None when only the page's own URL can tell."""
     if path.startswith("@/"):                  # Zola's link to a file of the content folder
+        source = posixpath.normpath("content/" + path[2:])
+        name = posixpath.basename(source)
+        if not name.lower().endswith(MARKDOWN_SUFFIXES) and "." not in name:
+            # Hugo's ref "/handbook/guide": the page guide.md, else the folder's own page
+            page = index.by_source.get(source + ".md") or _page_for(source, index)
+            if page is not None:
+                return Target(PAGE, page, page.url, fragment_value, path)
+            section = _section_for(source, index)
+            if section is not None:
+                return Target(URL, url=section, fragment=fragment_value, written=path)
         return replace(_resolve("/content/" + path[2:], fragment_value, folder, index), written=path)
     if path.startswith("/"):
         # A source path from the site root, as GitHub reads "/" in a repository: "/content/x.md".

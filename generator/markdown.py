@@ -907,7 +907,7 @@ def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map
 
 # Hugo's ref and relref shortcodes where a link's target goes: "[x]({{< ref "y.md" >}})",
 # "[x]: {{< relref "y" >}}", or an HTML href or src.
-_REF = r"""\{\{[<%]\s*(?:rel)?ref\s+"([^"]*)"\s*[>%]\}\}"""
+_REF = r"""\{\{[<%]\s*(?:rel)?ref\s+(?:path\s*=\s*)?"([^"]*)"(?:\s+[A-Za-z]+\s*=\s*"[^"]*")*\s*[>%]\}\}"""
 _REF_IN_LINK = re.compile(r"(\]\(\s*|^\s{0,3}\[[^\]]+\]:\s*)" + _REF)
 _REF_IN_HTML = re.compile(r"""((?<![\w-])(?:href|src)\s*=\s*)(["'])""" + _REF + r"\2")
 
@@ -915,27 +915,51 @@ _REF_IN_HTML = re.compile(r"""((?<![\w-])(?:href|src)\s*=\s*)(["'])""" + _REF + 
 def hugo_refs(body: str) -> str:
     """``body`` with Hugo's ``ref``/``relref`` shortcodes in link targets replaced by the path
     they name, as this site's links write it: ``/handbook/x.md`` (from the content folder) as
-    ``@/handbook/x.md``, a name without an extension as ``name.md``. Code is left as written."""
+    ``@/handbook/x.md``, a name without an extension as ``name.md`` (from the content folder,
+    a page or a section's page, as Hugo finds it). ``{{< ref path="x" >}}`` and other
+    parameters are read too. Code, fenced or inline, is left as written."""
     lines = body.split("\n")
-    code = None
+    code = masked = None
     for number, line in enumerate(lines):
         if "{{" not in line or "ref" not in line:
             continue
         code = code if code is not None else code_lines(lines)
         if code[number]:
             continue
-        line = _REF_IN_LINK.sub(lambda found: found.group(1) + _ref_path(found.group(2)), line)
-        lines[number] = _REF_IN_HTML.sub(lambda found: f'{found.group(1)}"{_ref_path(found.group(3))}"', line)
+        masked = masked if masked is not None else _without_code_spans_by_paragraph(lines, code)
+        blank = masked[number]
+
+        def outside_code(found: re.Match, rewritten: str) -> str:
+            return found.group(0) if blank[found.start()] != line[found.start()] else rewritten
+
+        line = _REF_IN_LINK.sub(lambda found: outside_code(found, found.group(1) + _ref_path(found.group(2))), line)
+        lines[number] = _REF_IN_HTML.sub(
+            lambda found: outside_code(found, f'{found.group(1)}"{_ref_path(found.group(3))}"'), line)
     return "\n".join(lines)
+
+
+def _without_code_spans_by_paragraph(lines: list[str], code: list[bool]) -> list[str]:
+    """``lines`` with their inline code spans blanked out, paragraph by paragraph (a span never
+    runs past a blank line or into a code block)."""
+    masked, run = [], []
+    for line, is_code in zip(lines + [""], code + [True]):
+        if is_code or not line.strip():
+            if run:
+                masked += _without_code_spans("\n".join(run)).split("\n")
+                run = []
+            masked.append(line)
+        else:
+            run.append(line)
+    return masked[:len(lines)]
 
 
 def _ref_path(target: str) -> str:
     path, mark, fragment = target.strip().partition("#")
     name = path.rsplit("/", 1)[-1]
-    if path and not path.endswith("/") and "." not in name:
-        path += ".md"                     # Hugo finds "about" as about.md
     if path.startswith("/"):
         path = "@" + path                 # from the content folder, as Zola's @/ links
+    elif path and not path.endswith("/") and "." not in name:
+        path += ".md"                     # Hugo finds "about" as about.md
     return path.replace(" ", "%20") + mark + fragment
 
 

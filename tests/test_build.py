@@ -823,3 +823,25 @@ def test_hugo_ref_and_relref_in_link_targets_are_links(site):
     assert [a["href"] for a in page.select(".handbook-page p a") if a.get_text() != "Handbook contents"] == [
         "../setup/index.html", "../faq/index.html", "../faq/index.html#answer", "../setup/index.html"]
     assert '[kept]({{&lt; ref "nowhere.md" &gt;}})' in str(page.select_one("pre"))
+
+
+def test_hugo_refs_to_sections_with_parameters_and_in_inline_code(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/handbook/guide/_index.md": "# Guide\n",
+        "content/handbook/ops/README.md": "# Ops\n",
+        "content/handbook/faq.md": "# FAQ\n",
+        "content/handbook/links.md": (
+            '# Links\n\n[guide]({{< ref "/handbook/guide" >}}), [slash]({{< relref "/handbook/guide/" >}}), '
+            '[ops]({{< ref "/handbook/ops" >}}), [faq]({{< ref path="faq.md" lang="en" >}}), '
+            '[all]({{< ref "/patterns" >}}).\n\n'
+            'Write `[setup]({{< relref "setup.md" >}})` or ``<a href="{{< ref "x" >}}">`` in Hugo.\n'),
+    })
+    result = run_cli("build", "--root", str(root))
+    assert result.code == 0 and "0 errors, 0 warnings" in result.out, result.out
+    page = soup(root / "build/handbook/links/index.html")
+    assert [a["href"] for a in page.select(".handbook-page p a") if a.get_text() != "Handbook contents"] == [
+        "../guide/index.html", "../guide/index.html", "../ops/index.html", "../faq/index.html",
+        "../../patterns/index.html"]
+    assert [code.get_text() for code in page.select(".handbook-page p code")] == [
+        '[setup]({{< relref "setup.md" >}})', '<a href="{{< ref "x" >}}">']
