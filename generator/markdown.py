@@ -27,6 +27,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
+from .attr_lists import attr_lists
 from .autolink import autolink_literals, bare_url
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
@@ -163,6 +164,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
     md.core.ruler.at("normalize", _normalize)
+    md.core.ruler.after("inline", "attr_lists", attr_lists)
     if config.autolink:
         md.inline.ruler.before("autolink", "bare_url", bare_url)
         md.core.ruler.after("inline", "autolink_literals", autolink_literals)
@@ -793,7 +795,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
 
     close_section()
     html = md.renderer.render(tokens, md.options, env) if render else ""
-    ids = {h.id for h in headings} | {v.id for v in variants} | html_ids
+    ids = {h.id for h in headings} | {v.id for v in variants} | html_ids | set(env.get("attr_ids", ()))
     if env.get("footnotes", {}).get("list"):
         # The footnote plugin names its notes and references itself.
         ids |= ids_in_html(html if render else _footnote_marks(md, tokens, env))

@@ -331,3 +331,9 @@ def test_a_broken_link_to_a_readme_or_a_hidden_file_says_why(site):
         ("no page 'support/README.md'", "did you mean 'support/index.md'?"),
         ("no page '_shared/glossary.md'", "'_shared' starts with '_': such files and folders are not published"),
         ("no file '.hidden/x.png'", "'.hidden' starts with '.': such files and folders are not published")]
+
+
+def test_a_link_to_an_id_from_an_attribute_list_is_fine(site):
+    root = site({"content/handbook/a.md": "# A\n\nDefined here.\n{: #para-id }\n\n[there](#para-id) [no](#nowhere)\n"})
+    assert [(d["code"], d["message"]) for d in diagnostics_of(root)] == [
+        ("link-anchor", "no heading or id '#nowhere' in this page")]

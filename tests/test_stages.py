@@ -581,3 +581,16 @@ def test_fenced_code_keeps_its_blank_lines_when_highlighted():
 def test_a_page_that_ends_without_a_newline_in_a_table_parses(body):
     rendered = parse(MD, body, 1, pattern=False)
     assert rendered.ok and "<table" in rendered.html
+
+
+def test_attribute_lists_as_mkdocs_writes_them():
+    rendered = parse(MD, "Defined here.\n{: #para-id .note }\n\n[Start](x.md){ .md-button } and "
+                         "![Map](map.png){ width=\"300\" onclick=\"x()\" } {not a list}\n\n"
+                         "- item\n  {: #item-id }\n- two\n\n\\{: #kept }\n\n## Title [l](y.md){#title-id}\n", 1,
+                     pattern=False)
+    html = rendered.html
+    assert '<p id="para-id" class="note">Defined here.</p>' in html
+    assert 'class="md-button">Start</a>' in html and 'width="300"' in html and "onclick" not in html
+    assert "{not a list}" in html and "{: #kept }" in html
+    assert '<li id="item-id">item</li>' in html and '<h2 id="title-id">' in html
+    assert {"para-id", "item-id", "title-id"} <= rendered.ids and "kept" not in rendered.ids
