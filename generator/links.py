@@ -303,5 +303,9 @@ def suggest_file(written: str, page: Page, index: UrlIndex) -> str | None:
 
 
 def suggest_anchor(fragment: str, ids: frozenset[str] | set[str]) -> str | None:
+    """The id closest to a fragment that names none: the same in other case first."""
+    same = sorted(i for i in ids if i.lower() == fragment.lower())
+    if same:
+        return same[0]
     match = difflib.get_close_matches(fragment, sorted(ids), n=1, cutoff=0.6)
     return match[0] if match else None

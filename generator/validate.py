@@ -14,7 +14,7 @@ from .markdown import Rendered
 from .site import OWN_FOLDERS, taxon_slug
 from .urls import output_file, same_name
 
-_ALWAYS_FINE_FRAGMENTS = {"", "top"}
+_ALWAYS_FINE_FRAGMENTS = {"", "top"}      # "#top" (in any case) is the top of any page
 
 
 def check_fields(page: Page, config: SiteConfig) -> list[Diagnostic]:
@@ -101,7 +101,7 @@ def check_links(page: Page, rendered: Rendered, targets: tuple[Target, ...], ind
             continue
         if target.kind == PAGE and target.page is not None:
             other = target.page
-            if target.fragment is not None and target.fragment not in _ALWAYS_FINE_FRAGMENTS:
+            if target.fragment is not None and target.fragment.lower() not in _ALWAYS_FINE_FRAGMENTS:
                 other_ids = ids.get(other.source, frozenset())
                 if target.fragment not in other_ids:
                     same = other.source == page.source

@@ -337,3 +337,8 @@ def test_a_link_to_an_id_from_an_attribute_list_is_fine(site):
     root = site({"content/handbook/a.md": "# A\n\nDefined here.\n{: #para-id }\n\n[there](#para-id) [no](#nowhere)\n"})
     assert [(d["code"], d["message"]) for d in diagnostics_of(root)] == [
         ("link-anchor", "no heading or id '#nowhere' in this page")]
+
+
+def test_top_is_the_top_in_any_case_and_a_fragment_in_other_case_gets_a_hint(site):
+    root = site({"content/handbook/a.md": "# A\n\n## FAQ\n\n[up](#TOP) [up](#top) [faq](#FAQ)\n"})
+    assert [(d["code"], d["hint"]) for d in diagnostics_of(root)] == [("link-anchor", "did you mean '#faq'?")]
