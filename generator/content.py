@@ -22,6 +22,9 @@ from .urls import same_name, slugify
 
 PATTERN = "pattern"
 HANDBOOK = "handbook"
+# The patterns folder's own _index.md (Hugo's section page) or index.md (MkDocs'): its title
+# and text head the catalog at /patterns/.
+CATALOG = "catalog"
 # A handbook folder's own page: index.md, _index.md (Hugo, Zola) or README.md (GitHub), any case.
 INDEX_STEMS = ("index", "_index", "readme")
 FRONTMATTER = ("yaml", "toml", "json", "metadata")   # header styles of modern pages (no legacy category line)
@@ -35,7 +38,7 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}")
 @dataclass(frozen=True)
 class SourceFile:
     path: str        # relative to the site root, POSIX separators
-    kind: str        # PATTERN or HANDBOOK
+    kind: str        # PATTERN, HANDBOOK or CATALOG
     rel: str         # relative to its content folder
 
 
@@ -111,11 +114,28 @@ def discover(config: SiteConfig) -> list[SourceFile]:
 
 def published(sources: list[SourceFile]) -> tuple[list[SourceFile], list[tuple[SourceFile, SourceFile]]]:
     """``sources`` less those that are not pages: the READMEs of ``unpublished`` (returned too,
-    with the page that stands for their folder) and the introductions of ``pattern_folder_intros``."""
+    with the page that stands for their folder) and the introductions of ``pattern_folder_intros``,
+    but for the patterns folder's own ``_index.md`` (else ``index.md``), which is kept as the
+    catalog's page (kind ``CATALOG``)."""
     intros = pattern_folder_intros(sources)
     hidden = [pair for pair in unpublished(sources) if pair[0].path not in intros]
     paths = {readme.path for readme, _ in hidden} | intros
-    return ([s for s in sources if s.path not in paths] if paths else sources), hidden
+    if not paths:
+        return sources, hidden
+    catalog = catalog_source(sources)
+    kept = [s for s in sources if s.path not in paths]
+    if catalog is not None:
+        kept = sorted(kept + [catalog], key=lambda s: s.path)
+    return kept, hidden
+
+
+def catalog_source(sources: list[SourceFile]) -> SourceFile | None:
+    """The page of the catalog: the patterns folder's own ``_index.md``, else its ``index.md``."""
+    own = {s.rel.lower(): s for s in sources if s.kind in (PATTERN, CATALOG) and "/" not in s.rel}
+    for name in ("_index.md", "_index.markdown", "index.md", "index.markdown"):
+        if name in own:
+            return SourceFile(own[name].path, CATALOG, own[name].rel)
+    return None
 
 
 def pattern_folder_intros(sources: list[SourceFile]) -> set[str]:
@@ -165,8 +185,9 @@ def discover_all(config: SiteConfig) -> list[SourceFile]:
     found = []
     for kind, folder in ((PATTERN, config.patterns_dir), (HANDBOOK, config.handbook_dir)):
         prefix = Path(folder).as_posix().rstrip("/") + "/"
-        # A handbook folder's page may be an _index.md, as Hugo and Zola name a section's page.
-        keep = frozenset({"_index.md"}) if kind == HANDBOOK else frozenset()
+        # A folder's page may be an _index.md, as Hugo and Zola name a section's page (in the
+        # patterns folder, only the folder's own is a page: the catalog's).
+        keep = frozenset({"_index.md"})
         for rel in walk_files(config.root / folder, skip=(".", "_"), keep=keep):
             if rel.lower().endswith(MARKDOWN_SUFFIXES):
                 found.append(SourceFile(path=prefix + rel, kind=kind, rel=rel))
@@ -178,6 +199,8 @@ def page_url(kind: str, rel: str, slug_field: str | None) -> tuple[str, str]:
     """The slug and output URL of a page from its kind, relative path and ``slug`` field."""
     stem = posixpath.splitext(posixpath.basename(rel))[0]
     folder = posixpath.dirname(rel)
+    if kind == CATALOG:
+        return "", "patterns/"
     if kind == PATTERN:
         # A pattern kept in a folder of its own with its images (a Hugo page bundle,
         # ``office-hours/index.md``) is named after the folder.

@@ -40,7 +40,7 @@ from typing import Iterable, Mapping
 import jinja2
 
 from .config import ConfigError, SiteConfig, load_config
-from .content import (HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, SourceFile, content_digest, discover_all,
+from .content import (CATALOG, HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, SourceFile, content_digest, discover_all,
                       published)
 from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
 from .markdown import Rendered
@@ -305,7 +305,8 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
     seen: set[str] = set()
     fixed: set[str] = set()
     if not everything and previous is not None:
-        fixed = {p.url for p in site.pages} | {p.url for p in previous.pages}
+        # Pages' own URLs; the catalog's page is rendered as the catalog, a listing.
+        fixed = {p.url for p in site.pages + previous.pages if p.kind != CATALOG}
         fixed |= {t.url for t in site.tags + site.categories + previous.tags + previous.categories}
         fixed |= _PAGE_INDEPENDENT
 

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from .config import PRUNE_ABOVE, SiteConfig
 from .diagnostics import Diagnostic, make
-from .content import PATTERN, Page
+from .content import CATALOG, PATTERN, Page
 from .links import FILE, PAGE, URL, Target
 from .markdown import Rendered, fill_links, unlink
 from .packs import html_of
@@ -287,9 +287,18 @@ class Renderer:
         for page in self.site.patterns:
             letters.setdefault(index_letter(page.title), []).append(page)
         uncategorised = [p for p in self.site.patterns if not p.categories]
+        # The patterns folder's _index.md or index.md, when there is one: its title and text.
+        intro = self.site.catalog_page
+        title, content, title_id, extra = "Patterns", "", None, {}
+        if intro is not None:
+            rendered = self.site.rendered[intro.source]
+            title = intro.title if intro.title_given else title
+            content, title_id = _without_title_heading(self.body(intro), rendered, title)
+            extra = {"description": intro.description or rendered.summary}
         return self._render("catalog.html", self._context(
-            "patterns/", "Patterns", categories=self.site.categories, letters=sorted(letters.items(), key=letter_order),
-            uncategorised=uncategorised, patterns=self.site.patterns))
+            "patterns/", title, categories=self.site.categories, letters=sorted(letters.items(), key=letter_order),
+            uncategorised=uncategorised, patterns=self.site.patterns, content=content, title_id=title_id,
+            **extra))
 
     def a_to_z(self) -> bytes:
         groups = a_to_z(self.site.patterns, self.site.info)
@@ -381,7 +390,7 @@ def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
         keep = (lambda url, wanted=keep: url in among and wanted(url))
     jobs: dict[str, Callable[[], bytes]] = {}
     for page in site.pages:
-        if keep(page.url):
+        if page.kind != CATALOG and keep(page.url):      # the catalog's page is in the catalog
             jobs[page.url] = functools.partial(renderer.pattern if page.kind == PATTERN else renderer.handbook, page)
     fixed = [("handbook/", renderer.handbook_index), ("", renderer.home), ("patterns/", renderer.catalog),
              ("patterns/a-z/", renderer.a_to_z), ("patterns/map/", renderer.pattern_map)]
@@ -414,7 +423,8 @@ def render_jobs(renderer: Renderer, only: Callable[[str], bool] | None = None,
 
 
 def site_urls(site: Site) -> frozenset[str]:
-    return frozenset(p.url for p in site.pages)
+    """The URLs the site's pages render (the catalog's page is rendered as the catalog)."""
+    return frozenset(p.url for p in site.pages if p.kind != CATALOG)
 
 
 def render_all(site: Site, env: jinja2.Environment, only: Callable[[str], bool] | None = None,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from .config import SiteConfig
-from .content import HANDBOOK, PATTERN, Page
+from .content import CATALOG, HANDBOOK, PATTERN, Page
 from .links import PAGE, Target
 from .markdown import Rendered
 from .patterns import PatternInfo, folded, pattern_info
@@ -94,6 +94,11 @@ class Site:
         return prev_page, next_page
 
     @functools.cached_property
+    def catalog_page(self) -> Page | None:
+        """The page whose title and text head the catalog (see ``content.CATALOG``), if any."""
+        return next((page for page in self.pages if page.kind == CATALOG), None)
+
+    @functools.cached_property
     def redirects(self) -> tuple[tuple[Page, str], ...]:
         """Each old URL of a page (an alias written as a path), with the page it leads to."""
         return tuple((page, url) for page in self.pages for url in page.redirects)
@@ -130,6 +135,8 @@ def taxon_slug(name: str, kind: str) -> str:
 def taxonomy_urls(pages: list[Page]) -> set[str]:
     urls = set()
     for page in pages:
+        if page.kind == CATALOG:
+            continue                      # the catalog's text is on no tag page
         for tag in page.tags:
             urls.add(f"tags/{taxon_slug(tag, 'tags')}/")
         for category in page.categories:
@@ -234,6 +241,8 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
 
     back: dict[str, dict[str, Page]] = defaultdict(dict)
     for page in by_title:
+        if page.kind == CATALOG:
+            continue                      # every pattern is on the catalog: no "linked from" for that
         for target in targets.get(page.source, ()):
             if target.kind == PAGE and target.page is not None and target.page.source != page.source \
                     and target.page.source in built_sources:
@@ -248,7 +257,7 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
     return Site(
         config=config, pages=built, patterns=patterns, handbook=handbook, rendered=rendered, info=info,
         targets=targets,
-        tags=_taxa(tuple(by_title), "tags", "tags", {}),
+        tags=_taxa(tuple(p for p in by_title if p.kind != CATALOG), "tags", "tags", {}),
         categories=_taxa(patterns, "categories", "categories", descriptions),
         backlinks={src: tuple(pages_.values()) for src, pages_ in back.items()},
         outlinks={src: tuple(v) for src, v in outlinks.items()},

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Iterable, Mapping
 
 from .config import KNOWN_SECTIONS, SiteConfig
-from .content import HANDBOOK, PATTERN, Page, SourceFile
+from .content import CATALOG, HANDBOOK, PATTERN, Page, SourceFile
 from .diagnostics import Diagnostic, make
 from .links import BROKEN, PAGE, Target, UrlIndex, never_published, suggest_anchor, suggest_file, suggest_page
 from .markdown import Rendered
@@ -18,6 +18,8 @@ _ALWAYS_FINE_FRAGMENTS = {"", "top"}      # "#top" (in any case) is the top of a
 
 
 def check_fields(page: Page, config: SiteConfig) -> list[Diagnostic]:
+    if page.kind == CATALOG:
+        return []                 # the catalog's page: every field is optional
     required = config.pattern_required_fields if page.kind == PATTERN else config.handbook_required_fields
     found = []
     for name in required:
@@ -123,7 +125,8 @@ def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnost
     """Two pages must not write the same URL, nor take a generated page's URL."""
     by_url: dict[str, list[Page]] = defaultdict(list)
     for page in pages:
-        by_url[page.url].append(page)
+        if page.kind != CATALOG:          # the catalog's page is the generated catalog's text
+            by_url[page.url].append(page)
     reserved_set = set(reserved)
     found = []
     for url, group in sorted(by_url.items()):

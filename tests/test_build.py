@@ -702,7 +702,8 @@ def test_a_pattern_in_a_folder_of_its_own_is_named_after_it_and_titled_by_its_he
 def test_readme_and_index_files_that_introduce_pattern_folders_are_not_patterns(site):
     """A pattern repository's README (listing the patterns for readers of the repository), a
     folder's README beside the patterns in it, and Hugo's _index.md introduce folders: they
-    are neither patterns nor published. An index.md alone in its folder is still a pattern."""
+    are not patterns; the patterns folder's own _index.md heads the catalog, the rest are not
+    published. An index.md alone in its folder is still a pattern."""
     body = "\n".join(f"## {name}\n\nText.\n" for name in ("Problem", "Context", "Solution", "Consequences"))
     root = site({
         "site.toml": 'title = "T"\n',
@@ -714,11 +715,12 @@ def test_readme_and_index_files_that_introduce_pattern_folders_are_not_patterns(
         "content/patterns/check-in/index.md": "---\ntitle: Check In\n---\n" + body,
     })
     result = run_cli("build", "--root", str(root))
-    assert result.code == 0 and "0 errors, 0 warnings in 2 pages" in result.out, result.out
+    assert result.code == 0 and "0 errors, 0 warnings in 3 pages" in result.out, result.out
     out = root / "build" / "patterns"
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["a-z", "check-in", "map", "trusted-committer"]
     catalog = soup(out / "index.html")
     assert {a.get_text(strip=True) for a in catalog.select("main .card__title")} == {"Check In", "Trusted Committer"}
+    assert catalog.select_one("h1").get_text() == "Catalog" and "All of them." in catalog.select_one(".prose").get_text()
 
 
 def test_unquoted_raw_html_links_are_checked_and_rewritten(site):
@@ -845,3 +847,41 @@ def test_hugo_refs_to_sections_with_parameters_and_in_inline_code(site):
         "../../patterns/index.html"]
     assert [code.get_text() for code in page.select(".handbook-page p code")] == [
         '[setup]({{< relref "setup.md" >}})', '<a href="{{< ref "x" >}}">']
+
+
+def test_the_patterns_folder_index_heads_the_catalog(site):
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/patterns/_index.md": "---\ntitle: Our Catalog\ndescription: Patterns we use.\ntags: [intro]\n---\n"
+                                      "# Our Catalog\n\nStart with [office hours](office-hours.md).\n\n"
+                                      "## How to read\n\nSee [below](#how-to-read).\n",
+        "content/patterns/README.md": "# For readers of the repository\n",
+        "content/patterns/sub/_index.md": "---\ntitle: Sub\n---\nA sub-section's page is no page.\n",
+        "content/patterns/office-hours.md": pattern("Office Hours", tags="[a]"),
+        "content/handbook/index.md": "# Handbook\n\n[The catalog](../patterns/_index.md#how-to-read)\n",
+    })
+    result = run_cli("build", "--root", str(root), "--no-search")
+    assert result.code == 0 and "0 errors, 0 warnings" in result.out, result.out
+    page = soup(root / "build/patterns/index.html")
+    assert page.title.get_text() == "Our Catalog | T"
+    assert page.select_one('meta[name="description"]')["content"] == "Patterns we use."
+    assert page.select_one("h1").get_text() == "Our Catalog" and page.select_one("h1")["id"] == "our-catalog"
+    prose = page.select_one("main .prose")
+    assert prose.select_one("a")["href"] == "office-hours/index.html" and prose.select_one("h2")["id"] == "how-to-read"
+    assert page.select_one("#by-category") is not None           # the listings follow
+    assert soup(root / "build/handbook/index.html").select_one("main .prose a")["href"] == \
+        "../patterns/index.html#how-to-read"
+    assert not (root / "build/tags/intro").exists() and not (root / "build/patterns/sub").exists()
+    assert "Referenced by" not in (root / "build/patterns/office-hours/index.html").read_text()
+    # Without an _index.md, an index.md is the catalog's page; without either, the catalog has its own title.
+    (root / "content/patterns/_index.md").unlink()
+    (root / "content/handbook/index.md").write_text("# Handbook\n")
+    (root / "content/patterns/index.md").write_text("# From the index\n\nIntro.\n")
+    assert run_cli("build", "--root", str(root), "--no-search").code == 0
+    assert soup(root / "build/patterns/index.html").select_one("h1").get_text() == "From the index"
+    (root / "content/patterns/index.md").unlink()
+    assert run_cli("build", "--root", str(root), "--no-search").code == 0
+    assert soup(root / "build/patterns/index.html").select_one("h1").get_text() == "Patterns"
+    (root / "content/patterns/_index.md").write_text("---\ntitle: Back\n---\nSee [nowhere](nowhere.md).\n")
+    result = run_cli("build", "--root", str(root), "--no-search")
+    assert result.code == 1 and "content/patterns/_index.md:4:5: error[link-broken]" in result.out, result.out

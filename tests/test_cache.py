@@ -47,12 +47,12 @@ def cold_copy(root: Path, name: str = "cold") -> dict[str, bytes]:
 
 
 EDITS = st.sampled_from(["body", "title", "tags", "add", "delete", "rename", "handbook", "link", "file",
-                         "categories", "nothing", "draft"])
+                         "categories", "nothing", "draft", "intro"])
 
 
 def apply(root: Path, edit: str, n: int) -> None:
     patterns = root / "content/patterns"
-    names = sorted(p.name for p in patterns.glob("*.md"))
+    names = sorted(p.name for p in patterns.glob("*.md") if not p.name.startswith("_"))
     target = patterns / names[n % len(names)] if names else None
     if edit == "body" and target:
         target.write_text(target.read_text() + f"\nMore words {n}.\n")
@@ -81,6 +81,13 @@ def apply(root: Path, edit: str, n: int) -> None:
         target.write_text(target.read_text() + "\nSee [the handbook](../handbook/team/one.md#part).\n")
     elif edit == "file":
         (root / "content/patterns/img" / f"f{n}.txt").write_text(f"file {n}\n")
+    elif edit == "intro":             # the catalog's page: made, changed, taken away
+        intro = patterns / "_index.md"
+        if intro.exists() and n % 3 == 0:
+            intro.unlink()
+        else:
+            first = f"See [{names[0][:-3]}]({names[0]}). " if names else ""
+            intro.write_text(f"---\ntitle: Catalog {n}\n---\n{first}Intro {n}.\n")
     elif edit == "draft" and target:
         text = target.read_text()
         if not any(f"({target.stem}.md" in p.read_text() for p in root.rglob("*.md") if p != target):
