@@ -625,6 +625,38 @@ def _link_start(block: str, close: int, image: bool) -> int | None:
     return start - 1 if after_bang else start
 
 
+@functools.lru_cache(maxsize=8)
+def _searches(block: str) -> dict[str, tuple[int, int]]:
+    """For one block, where each text was last looked for and found: ``{text: (from, at)}``.
+    A block's links are looked for in order, so a text missing after one place is missing
+    after every later place: a long paragraph is not searched again for each of its links."""
+    return {}
+
+
+def _find_from(block: str, needle: str, start: int) -> int:
+    """``block.find(needle, start)``, remembering the answer for the next links of the block."""
+    searches = _searches(block)
+    known = searches.get(needle)
+    if known is not None and known[0] <= start and (known[1] == -1 or known[1] >= start):
+        return known[1]
+    found = block.find(needle, start)
+    searches[needle] = (start, found)
+    return found
+
+
+@functools.lru_cache(maxsize=8)
+def _line_starts(block: str) -> list[int]:
+    """Where each line of ``block`` after the first starts."""
+    return [found.end() for found in re.finditer("\n", block)]
+
+
+def _line_of(block: str, position: int) -> int:
+    """How many lines of ``block`` come before the one holding ``position``."""
+    if position < 200:
+        return block.count("\n", 0, position)
+    return bisect.bisect_right(_line_starts(block), position)
+
+
 def _find_by_target(block: str, cursor: int, href: str, raw: str, image: bool, autolink: bool) -> int:
     """Where the first link to this target that starts at or after ``cursor`` starts, or -1."""
     starts = []
@@ -632,14 +664,14 @@ def _find_by_target(block: str, cursor: int, href: str, raw: str, image: bool, a
     for needle in needles:
         if not needle.strip("[]()<> "):
             continue
-        pos = block.find(needle, cursor)
+        pos = _find_from(block, needle, cursor)
         while pos != -1:
             start = _link_start(block, pos, image) if needle.startswith("]") else pos
             # Else an image's target, or that of the link found before.
             if start is not None and start >= cursor:
                 starts.append(start)
                 break
-            pos = block.find(needle, pos + 1)
+            pos = _find_from(block, needle, pos + 1)
     return min(starts, default=-1)
 
 
@@ -661,7 +693,7 @@ def _locate(block: str, block_line: int, cursor: int, href: str, raw: str, text_
         start = _find_by_text(block, cursor, text_of(), image, reference, masked)
     if start == -1:
         return block_line, None, cursor
-    line = block_line + block.count("\n", 0, start)
+    line = block_line + _line_of(block, start)
     line_start = block.rfind("\n", 0, start) + 1
     return line, start - line_start + 1, start + 1
 
@@ -1036,7 +1068,7 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
                 cursors[block_key] = pos + 1
                 tag_start = block_text.rfind("<", 0, pos)
                 start = tag_start if tag_start != -1 else pos
-                where = line + block_text.count("\n", 0, start)
+                where = line + _line_of(block_text, start)
                 column = start - (block_text.rfind("\n", 0, start) + 1) + 1
         spans = _srcset_urls(value) if match.group(1).lower() == "srcset" else [(0, len(value))]
         parts, copied = [], 0

@@ -154,3 +154,10 @@ def test_srcset_poster_and_object_data_are_checked_and_rewritten(site):
         "(did you mean '../img/light.png'?)",
         "content/handbook/guide/picture.md:8:1: error[link-broken]: no file '../img/none.png' "
         "(did you mean '../img/dark.png'?)"]
+
+
+def test_every_link_of_a_long_paragraph_is_on_its_own_line(site):
+    body = "".join(f"Line {i}: see [gone {i}](gone{i % 7}.md) or ![i](<gone{i % 3}.png>).\n" for i in range(300))
+    found = broken(site, body)
+    assert [(line, column) for _, line, column in found] == \
+        [(4 + i, column) for i in range(300) for column in (12 + len(str(i)), 33 + 2 * len(str(i)))]
