@@ -45,6 +45,27 @@ from .urls import output_file
 
 EVENTS_PATH = "/__devrel__/events"
 STATUS_PATH = "/__devrel__/status"
+WORKER_PATH = "/__devrel__/worker.js"
+
+# One connection to the event stream for all of a browser's tabs on the site: a shared worker
+# holds it and passes each event on. A browser opens at most six connections to one server
+# over HTTP/1.1, so with a stream per tab a seventh tab would never load.
+_WORKER = r"""const ports = new Set();
+let source = null;
+const send = (message) => { for (const port of ports) port.postMessage(message); };
+onconnect = (event) => {
+  const port = event.ports[0];
+  ports.add(port);
+  port.onmessage = (message) => { if (message.data === "closed") ports.delete(port); };
+  port.start();
+  if (source === null) {
+    source = new EventSource("/__devrel__/events");
+    for (const type of ["hello", "reload", "css", "overlay"]) {
+      source.addEventListener(type, (e) => send({ type, data: e.data }));
+    }
+  }
+};
+"""
 KEEPALIVE_SECONDS = 15.0
 QUIET_SECONDS = 0.10        # a batch of changes closes this long after its last event,
 SETTLED_SECONDS = 0.03      # or this long when every changed file was closed by its writer,
@@ -216,21 +237,40 @@ _SCRIPT = r"""<script data-devrel-live>
     close.textContent = "\u00d7";
     close.addEventListener("click", hide);
     panel.append(title, note, list, close);
-    panel.addEventListener("keydown", (e) => { if (e.key === "Escape") hide(); });
     root.append(style, panel);
     document.body.append(host);
   };
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape" && host) hide(); });
   const data = (event) => { try { return JSON.parse(event.data); } catch (e) { return {}; } };
-  const events = new EventSource("/__devrel__/events");
-  events.addEventListener("hello", (event) => {
-    const status = data(event);
+  const hello = (status) => {
     if (status.ok && status.generation !== generation) { reload(); return; }
     show(status);
-  });
-  events.addEventListener("reload", reload);
-  events.addEventListener("css", (event) => { generation = data(event).generation; swapStyles(); });
-  events.addEventListener("overlay", (event) => show(data(event)));
-  fetch("/__devrel__/status", { cache: "no-store" }).then((r) => r.json()).then(show).catch(() => {});
+  };
+  const handlers = {
+    hello: (event) => hello(data(event)),
+    reload: reload,
+    css: (event) => { generation = data(event).generation; swapStyles(); },
+    overlay: (event) => show(data(event)),
+  };
+  const listen = () => {
+    if (typeof SharedWorker === "function") {
+      try {
+        const worker = new SharedWorker("/__devrel__/worker.js", { name: "devrel-live" });
+        worker.port.onmessage = (message) => {
+          const handler = handlers[message.data.type];
+          if (handler) handler({ data: message.data.data });
+        };
+        worker.port.start();
+        window.addEventListener("pagehide", () => worker.port.postMessage("closed"), { once: true });
+        return;
+      } catch (e) { /* no shared workers here: a stream of this page's own */ }
+    }
+    const events = new EventSource("/__devrel__/events");
+    for (const [type, handler] of Object.entries(handlers)) events.addEventListener(type, handler);
+  };
+  listen();
+  window.addEventListener("pageshow", (event) => { if (event.persisted) listen(); });
+  fetch("/__devrel__/status", { cache: "no-store" }).then((r) => r.json()).then(hello).catch(() => {});
 })();
 </script>
 """
@@ -332,8 +372,11 @@ class Live:
 
     def __init__(self, state: State, result: Rebuild):
         self.state = state
-        self.snapshot = Snapshot(state.files, state.config.base_path, 1,
-                                 status_payload(state.config, result.diagnostics, 1))
+        # Generations count from the server's start time, so a page served by an earlier run of
+        # the server never shares one with this run's and reloads once it reconnects.
+        first = time.time_ns() // 1_000_000
+        self.snapshot = Snapshot(state.files, state.config.base_path, first,
+                                 status_payload(state.config, result.diagnostics, first))
         self._clients: list[queue.Queue] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -484,6 +527,9 @@ class Handler(BaseHTTPRequestHandler):
         if path == STATUS_PATH:
             body = json.dumps(snapshot.status, ensure_ascii=False).encode("utf-8")
             self._send(200, body, "application/json", head)
+            return
+        if path == WORKER_PATH:
+            self._send(200, _WORKER.encode("utf-8"), "text/javascript; charset=utf-8", head)
             return
         found = locate(self.path, snapshot.files, snapshot.base_path)
         if found.key is not None and found.key in snapshot.pending:

@@ -102,3 +102,32 @@ def test_stylesheet_edit_applies_without_a_reload(live):
     css_path.write_text(css.replace("rgb(255, 255, 255)", "rgb(10, 20, 30)"), encoding="utf-8")
     page.wait_for_function("() => getComputedStyle(document.body).backgroundColor === 'rgb(10, 20, 30)'")
     assert page.evaluate("() => window.__marker") == 1
+
+
+def test_many_tabs_load_and_all_reload_on_one_save(live, browser):
+    """Every tab shares one event stream (a shared worker): a browser opens six connections
+    to a server at most, and a stream per tab would leave a seventh tab loading forever."""
+    root, server, _ = live
+    context = browser.new_context()
+    try:
+        pages = []
+        for i in range(9):
+            tab = context.new_page()
+            tab.set_default_timeout(WAIT_MS)
+            tab.goto(server.url.rstrip("/") + ("/patterns/alpha/" if i % 2 else "/patterns/"))
+            pages.append(tab)
+        time.sleep(0.5)
+        write(root, "content/patterns/alpha.md", pattern("Alpha Edited", solution=LONG_SOLUTION))
+        for tab in pages:
+            tab.wait_for_function("() => document.body.innerText.includes('Alpha Edited')")
+    finally:
+        context.close()
+
+
+def test_escape_closes_the_overlay(live):
+    root, server, page = live
+    _open(page, server, "/patterns/gamma/")
+    write(root, "content/patterns/gamma.md", pattern("Gamma", categories="[Code]").replace("## Solution\n", ""))
+    page.get_by_role("alertdialog").wait_for(state="visible")
+    page.keyboard.press("Escape")
+    page.get_by_role("alertdialog").wait_for(state="detached")
