@@ -255,7 +255,8 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
     """
     old = previous.analysis
     if old is None or not changed or set(state.pages) != set(previous.pages) \
-            or dict(state.file_urls) != dict(previous.file_urls):
+            or dict(state.file_urls) != dict(previous.file_urls) \
+            or any(s not in state.pages for s in changed):      # a file that loads as no page
         return None
     if any(_located(state.pages[s]) != _located(previous.pages[s]) for s in changed):
         return None

@@ -739,3 +739,23 @@ def test_the_sample_site_builds_the_same_in_memory():
     state, result = incremental.build(load_config(REPO))
     assert result.kind == "full"
     _same_as_full_run(state)
+
+
+def test_a_dangling_symbolic_link_is_the_diagnostic_a_build_gives(served, tmp_path):
+    root = make_site(tmp_path / "site")
+    server = served(root)
+    events = Events(server)
+    try:
+        events.next("hello")
+        (root / "content/patterns/dangling.md").symlink_to(tmp_path / "nowhere.md")
+        _, data = events.next("overlay")
+        assert [(e["path"], e["code"]) for e in data["errors"]] == [("content/patterns/dangling.md", "encoding-invalid")]
+        write(root, "content/patterns/gamma.md", pattern("Gamma Again", categories="[Code]"))
+        _, data = events.next("overlay")
+        assert [(e["path"], e["code"]) for e in data["errors"]] == [("content/patterns/dangling.md", "encoding-invalid")]
+        (root / "content/patterns/dangling.md").unlink()
+        events.next("reload")
+        assert "Gamma Again" in server.get("/patterns/gamma/")[2]
+    finally:
+        events.close()
+    assert server.stop() == 0
