@@ -517,6 +517,13 @@ def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tup
         removed = set(sources) - set(found_now)
         reload |= set(found_now) - set(sources)
         sources = found_now
+        # A folder handed in whole (made anew, or watched for the first time): every file in
+        # it is read again (those whose bytes did not change are skipped below).
+        content_folders = [config.root / config.patterns_dir, config.root / config.handbook_dir]
+        for folder in (p for p in contents + statics
+                       if p.is_dir() and any(_inside(p, base) for base in content_folders)):
+            prefix = _shown(config, folder).rstrip("/") + "/"
+            reload |= {path for path in sources if path.startswith(prefix)}
     changed_sources: set[str] = set()
     for path in removed:
         for table in (hashes, pages, found, rendered):
@@ -555,9 +562,15 @@ def _update(state: State, kinds: Mapping[Path, str], defer: bool = False) -> tup
     relink = False
     if statics or template:
         file_urls, copies = static_files(config)
-        changed_paths = set(statics)
-        reread = [out for out, src in copies.items()
-                  if state.copies.get(out) != src or Path(os.path.abspath(src)) in changed_paths]
+        changed_paths = {Path(os.path.abspath(p)) for p in statics}
+        # A folder handed in whole (made anew, or watched for the first time): all of its files.
+        folders = {p for p in changed_paths if p.is_dir()}
+
+        def touched(src: Path) -> bool:
+            where = Path(os.path.abspath(src))
+            return where in changed_paths or (bool(folders) and any(f in where.parents for f in folders))
+
+        reread = [out for out, src in copies.items() if state.copies.get(out) != src or touched(src)]
         static = _read_static(copies, reread, state.static)
         relink = dict(file_urls) != dict(state.file_urls)
 

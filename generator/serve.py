@@ -704,18 +704,23 @@ class Watcher:
     def watch(self, config: SiteConfig) -> list[Path]:
         """Watch the folders the site has now, anew when one of them was deleted, moved or
         made again. Returns the watched folders whose contents may have changed unseen
-        meanwhile (none the first time), for the caller to look at again."""
+        meanwhile (none the first time), for the caller to look at again: those deleted,
+        moved or made again, and those watched for the first time (a folder that appeared,
+        into which files may have been copied before its watch was set)."""
         folders = watch_folders(config)
         with self._lock:
             moved, self.moved = self.moved, set()
         if folders == self.folders and not moved:
             return []
+        first, before = not self.folders, {folder for folder, recursive in self.folders if recursive}
         self.observer.unschedule_all()
         handler = _Events(self.batcher, config.output, self)
         for folder, recursive in folders:
             self.observer.schedule(handler, str(folder), recursive=recursive)
         self.folders = folders
-        return [folder for folder, recursive in folders if recursive and folder in moved]
+        if first:
+            return []
+        return [folder for folder, recursive in folders if recursive and (folder in moved or folder not in before)]
 
     def start(self) -> None:
         self.observer.start()

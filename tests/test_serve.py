@@ -21,7 +21,7 @@ import pytest
 from generator import incremental
 from generator.config import load_config
 from generator.pipeline import analyse, run
-from generator.serve import Batcher, ignored, inject, locate
+from generator.serve import Batcher, Watcher, ignored, inject, locate
 
 REPO = Path(__file__).resolve().parent.parent
 CLI = REPO / ".venv" / "bin" / "devrel-site"
@@ -759,3 +759,34 @@ def test_a_dangling_symbolic_link_is_the_diagnostic_a_build_gives(served, tmp_pa
     finally:
         events.close()
     assert server.stop() == 0
+
+
+def test_a_folder_watched_for_the_first_time_is_looked_at_again(tmp_path):
+    """Files copied into a folder before its watch is set are seen nowhere else: the folder
+    is handed back to be looked at again, as one made anew is."""
+    root = make_site(tmp_path / "site")
+    config = load_config(root)
+    watcher = Watcher(config, Batcher())
+    try:
+        assert watcher.watch(config) == []
+        shutil.rmtree(root / "content" / "handbook")
+        assert (root / "content" / "handbook") not in watcher.watch(config)
+        (root / "content" / "handbook").mkdir()
+        write(root, "content/handbook/new.md", "# New\n")
+        assert watcher.watch(config) == [(root / "content" / "handbook").resolve()]
+        assert watcher.watch(config) == []
+    finally:
+        watcher.stop()
+
+
+def test_a_folder_handed_in_whole_is_read_again_whole(tmp_path):
+    """What ``serve`` asks for a folder it watches for the first time: every file in it is
+    read again, also one whose change was never reported (written before the watch)."""
+    root = make_site(tmp_path / "site")
+    write(root, "static/notes.txt", "first\n")
+    state, _ = incremental.build(load_config(root))
+    write(root, "content/handbook/guide.md", "---\ntitle: Guide\nmaintainedBy: ops\n---\nChanged unseen.\n")
+    write(root, "static/notes.txt", "second\n")
+    state, _ = incremental.update(state, [root / "content" / "handbook", root / "static"])
+    assert b"Changed unseen." in state.files["handbook/guide/index.html"]
+    assert state.files["notes.txt"] == b"second\n"
