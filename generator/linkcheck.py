@@ -45,7 +45,7 @@ from urllib.request import getproxies, proxy_bypass
 
 from . import diagnostics
 from .diagnostics import Diagnostic
-from .urls import valid_base_url
+from .urls import srcset_spans, valid_base_url
 
 __all__ = [
     "Link",
@@ -154,39 +154,9 @@ class PageScan:
 # --------------------------------------------------------------------------
 
 def parse_srcset(value: str) -> list[str]:
-    """The URLs of a ``srcset`` attribute, in order, without their descriptors.
-
-    Follows the HTML rules closely enough for real pages: candidates are
-    separated by commas, a URL ends at whitespace, and a URL that itself ends
-    with commas has them removed (so URLs containing commas survive).
-    """
-    urls: list[str] = []
-    position, end = 0, len(value)
-    while position < end:
-        while position < end and (value[position] in _WHITESPACE or value[position] == ","):
-            position += 1
-        if position >= end:
-            break
-        start = position
-        while position < end and value[position] not in _WHITESPACE:
-            position += 1
-        url = value[start:position]
-        if url.endswith(","):
-            url = url.rstrip(",")
-        else:
-            depth = 0
-            while position < end:
-                char = value[position]
-                position += 1
-                if char == "(":
-                    depth += 1
-                elif char == ")":
-                    depth = max(0, depth - 1)
-                elif char == "," and depth == 0:
-                    break
-        if url:
-            urls.append(url)
-    return urls
+    """The URLs of a ``srcset`` attribute, in order, without their descriptors (see
+    ``urls.srcset_spans``)."""
+    return [value[start:end] for start, end in srcset_spans(value)]
 
 
 def parse_meta_refresh(content: str) -> str | None:

@@ -32,7 +32,7 @@ from .autolink import autolink_literals, bare_url
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
 from .tabs import content_tab
-from .urls import heading_id, slugify, unique_id
+from .urls import heading_id, slugify, srcset_spans, unique_id
 
 PLACEHOLDER_OPEN = "\ue000"
 PLACEHOLDER_CLOSE = "\ue001"
@@ -1070,7 +1070,7 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
                 start = tag_start if tag_start != -1 else pos
                 where = line + _line_of(block_text, start)
                 column = start - (block_text.rfind("\n", 0, start) + 1) + 1
-        spans = _srcset_urls(value) if match.group(1).lower() == "srcset" else [(0, len(value))]
+        spans = srcset_spans(value) if match.group(1).lower() == "srcset" else [(0, len(value))]
         parts, copied = [], 0
         for start, end in spans:
             url = value[start:end]
@@ -1080,30 +1080,6 @@ def _collect_html(token: Token, links: list[Link], line: int, block_text: str | 
         quote = match.group(2) or '"'
         return f"{match.group(1)}={quote}{''.join(parts)}{value[copied:]}{quote}"
     token.content = _HTML_LINK.sub(replace, token.content)
-
-
-def _srcset_urls(value: str) -> list[tuple[int, int]]:
-    """Where the URLs of a ``srcset`` are: "a.png 1x, b.png 2x" as HTML reads it (a URL is a
-    run of non-space characters; commas at its end close its candidate; else the candidate's
-    descriptors run to the next comma)."""
-    spans, position, size = [], 0, len(value)
-    while position < size:
-        while position < size and (value[position].isspace() or value[position] == ","):
-            position += 1
-        start = position
-        while position < size and not value[position].isspace():
-            position += 1
-        end = position
-        while end > start and value[end - 1] == ",":
-            end -= 1
-        if end > start:
-            spans.append((start, end))
-        if end == position:                      # descriptors follow, up to the next comma
-            depth = 0
-            while position < size and (value[position] != "," or depth):
-                depth += {"(": 1, ")": -1}.get(value[position], 0)
-                position += 1
-    return spans
 
 
 def _an_attribute(html: str, position: int) -> bool:

@@ -130,3 +130,44 @@ def output_file(url: str) -> str:
     if url == "" or url.endswith("/"):
         return url + "index.html"
     return url
+
+
+_HTML_WHITESPACE = " \t\n\r\f"
+
+
+def srcset_spans(value: str) -> list[tuple[int, int]]:
+    """Where the URLs of a ``srcset`` attribute are, in order, without their descriptors.
+
+    Follows the HTML rules closely enough for real pages: candidates are separated by
+    commas, a URL ends at whitespace, and a URL that itself ends with commas has them
+    removed (so URLs containing commas survive); descriptors run to the next comma outside
+    parentheses.
+    """
+    spans: list[tuple[int, int]] = []
+    position, end = 0, len(value)
+    while position < end:
+        while position < end and (value[position] in _HTML_WHITESPACE or value[position] == ","):
+            position += 1
+        if position >= end:
+            break
+        start = position
+        while position < end and value[position] not in _HTML_WHITESPACE:
+            position += 1
+        stop = position
+        if value[stop - 1] == ",":
+            while stop > start and value[stop - 1] == ",":
+                stop -= 1
+        else:
+            depth = 0
+            while position < end:
+                char = value[position]
+                position += 1
+                if char == "(":
+                    depth += 1
+                elif char == ")":
+                    depth = max(0, depth - 1)
+                elif char == "," and depth == 0:
+                    break
+        if stop > start:
+            spans.append((start, stop))
+    return spans
