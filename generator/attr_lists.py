@@ -17,10 +17,12 @@ import re
 
 from markdown_it.token import Token
 
+# One attribute: "#id", ".class" or key=value; a list of them in braces, "{: ...}" or "{...}"
+# (headings' lists, read with the heading in ``markdown``, are the same).
 _ATTRIBUTE = r"""(?:#[^\s{}#.="'<>]+|\.[A-Za-z_][\w-]*|[A-Za-z_][\w-]*=(?:"[^"{}]*"|'[^'{}]*'|[^\s{}"'=<>]+))"""
-_LIST = r"\{:?[ \t]*(" + _ATTRIBUTE + r"(?:[ \t]+" + _ATTRIBUTE + r")*)[ \t]*\}"
-_WHOLE = re.compile(_LIST + r"[ \t]*$")
-_AT_START = re.compile(_LIST)
+ATTRIBUTE_LIST = r"\{:?[ \t]*(" + _ATTRIBUTE + r"(?:[ \t]+" + _ATTRIBUTE + r")*)[ \t]*\}"
+_WHOLE = re.compile(ATTRIBUTE_LIST + r"[ \t]*$")
+_AT_START = re.compile(ATTRIBUTE_LIST)
 _PART = re.compile(_ATTRIBUTE)
 _KEPT = frozenset({"width", "height", "title", "loading", "target", "rel", "align"})
 

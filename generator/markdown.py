@@ -27,7 +27,7 @@ from mdit_py_plugins.deflist import deflist_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 
-from .attr_lists import attr_lists
+from .attr_lists import ATTRIBUTE_LIST, attr_lists, parse_attributes
 from .autolink import autolink_literals, bare_url
 from .config import KNOWN_SECTIONS, SiteConfig
 from .headers import code_lines
@@ -839,8 +839,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
 # Attributes at the end of a heading, as Hugo, Zola and MkDocs (attr_list) read them:
 # "## Title {#custom-id}", "{#id .class}", "{: #id }". An id and classes are used; other
 # key=value pairs are accepted and dropped, so no event handler gets into the page.
-_ATTRIBUTE = r"""(?:#[^\s{}#.="'<>]+|\.[A-Za-z_][\w-]*|[A-Za-z_][\w-]*=(?:"[^"{}]*"|'[^'{}]*'|[^\s{}"'=<>]+))"""
-_HEADING_ATTRIBUTES = re.compile(r"[ \t]*(?<!\\)\{:?[ \t]*(" + _ATTRIBUTE + r"(?:[ \t]+" + _ATTRIBUTE + r")*)[ \t]*\}[ \t]*$")
+_HEADING_ATTRIBUTES = re.compile(r"[ \t]*(?<!\\)" + ATTRIBUTE_LIST + r"[ \t]*$")
 
 
 def _heading_attributes(inline: Token) -> tuple[str | None, list[str]]:
@@ -851,19 +850,7 @@ def _heading_attributes(inline: Token) -> tuple[str | None, list[str]]:
     found = _HEADING_ATTRIBUTES.search(children[-1].content)
     if found is None or _HEADING_ATTRIBUTES.search(inline.content) is None:    # "\\{#x}" is text
         return None, []
-    chosen, classes = None, []
-    for part in re.findall(_ATTRIBUTE, found.group(1)):
-        if part.startswith("#"):
-            chosen = part[1:]
-        elif part.startswith("."):
-            classes.append(part[1:])
-        else:                          # key=value: Goldmark (Hugo) reads id="x" and class="a b" too
-            key, _, value = part.partition("=")
-            value = value[1:-1] if value[:1] in "\"'" and len(value) > 1 else value
-            if key == "id" and value and not re.search(r"[\s#.<>]", value):
-                chosen = value
-            elif key == "class":
-                classes.extend(re.findall(r"[A-Za-z_][\w-]*", value))
+    chosen, classes, _ = parse_attributes(found.group(1))      # Goldmark's id="x" and class="a b" too
     rest = children[-1].content[:found.start()]
     if rest:
         children[-1].content = rest
