@@ -140,16 +140,16 @@ def bare_url(state, silent: bool) -> bool:
     return True
 
 
+def _html_link_step(token: Token) -> int:
+    """1 for a raw ``<a ...>``, -1 for a raw ``</a>``, else 0."""
+    if token.type != "html_inline":
+        return 0
+    return 1 if _LINK_OPEN.match(token.content) else -1 if _LINK_CLOSE.match(token.content) else 0
+
+
 def _inside_html_link(tokens: list[Token]) -> bool:
     """Whether the inline tokens so far leave a raw ``<a ...>`` open."""
-    depth = 0
-    for token in tokens:
-        if token.type == "html_inline":
-            if _LINK_OPEN.match(token.content):
-                depth += 1
-            elif _LINK_CLOSE.match(token.content):
-                depth -= 1
-    return depth > 0
+    return sum(_html_link_step(token) for token in tokens) > 0
 
 
 def autolink_literals(state) -> None:
@@ -168,11 +168,8 @@ def autolink_literals(state) -> None:
                 in_link += 1
             elif child.type == "link_close":
                 in_link -= 1
-            elif child.type == "html_inline":
-                if _LINK_OPEN.match(child.content):
-                    in_link += 1
-                elif _LINK_CLOSE.match(child.content):
-                    in_link -= 1
+            else:
+                in_link += _html_link_step(child)
             if child.type != "text" or in_link > 0:
                 children.append(child)
                 continue
