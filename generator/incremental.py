@@ -45,8 +45,9 @@ from .content import (CATALOG, HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, Sourc
 from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
 from .markdown import Rendered
 from .parallel import load_and_parse
-from .links import build_index
-from .pipeline import Analysis, analyse, category_texts, git_dates, render_site, resolve_links, static_files
+from .links import Target, with_pages
+from .pipeline import (Analysis, analyse, category_texts, git_dates, referrers, render_site, resolve_links,
+                       static_files)
 from .render import make_environment, theme_paths
 from .site import NavNode, Site, build_site, refresh_site
 from .urls import output_file
@@ -263,15 +264,17 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
     renamed = any((state.pages[s].title, state.pages[s].aliases) != (previous.pages[s].title, previous.pages[s].aliases)
                   for s in changed)
     config = state.config
-    index = build_index(pages, dict(state.file_urls), set(old.index.generated), config.base_path, old.index.sections)
-    linkers = {source for source, targets in old.targets.items()
-               if any(t.page is not None and t.page.source in changed for t in targets)}
+    # The index as it was, but for the changed pages' new Page objects (their URLs are the same).
+    index = with_pages(old.index, [state.pages[s] for s in changed])
+    linked_from = old.linked_from if old.linked_from is not None else referrers(old.targets)
+    linkers = set().union(*(linked_from.get(s, ()) for s in changed))
     if renamed:
         linkers |= {d.path for d in old.diagnostics if d.code == "link-broken"}
     again = [page for page in pages if page.source in changed or page.source in linkers]
     redo = {page.source for page in again}
     targets = dict(old.targets)
     targets.update(resolve_links(again, dict(state.rendered), index))
+    linked_from = _relinked(linked_from, {s: old.targets.get(s, ()) for s in redo}, {s: targets[s] for s in redo})
     ids = {page.source: state.rendered[page.source].ids for page in pages}
     # Tags and categories are as they were, so the same names collide; only a changed page's
     # own report may have moved with its header.
@@ -286,7 +289,26 @@ def _reanalyse(state: State, previous: State, changed: frozenset[str], pages: li
         except Exception as exc:
             diagnostics.append(make(page.source, None, None, "internal-error",
                                     f"validation failed: {type(exc).__name__}: {exc}"))
-    return Analysis(index, targets, tuple(diagnostics))
+    return Analysis(index, targets, tuple(diagnostics), linked_from)
+
+
+def _relinked(linked_from: Mapping[str, frozenset[str]], before: Mapping[str, tuple[Target, ...]],
+              after: Mapping[str, tuple[Target, ...]]) -> dict[str, frozenset[str]]:
+    """``linked_from`` (see ``pipeline.referrers``) after the links of some sources went from
+    ``before`` to ``after``."""
+    result = dict(linked_from)
+    for source in before.keys() | after.keys():
+        was = {t.page.source for t in before.get(source, ()) if t.page is not None}
+        now = {t.page.source for t in after.get(source, ()) if t.page is not None}
+        for target in was - now:
+            left = result.get(target, frozenset()) - {source}
+            if left:
+                result[target] = left
+            else:
+                result.pop(target, None)
+        for target in now - was:
+            result[target] = result.get(target, frozenset()) | {source}
+    return result
 
 
 def _render(state: State, *, everything: bool = False, affected: set[str] | None = None,
@@ -667,6 +689,14 @@ def affected_urls(old: Site, new: Site, changed: set[str], relinked: bool = Fals
             urls.update(pages[t.page.source].url for t in site.targets.get(source, ())
                         if t.page is not None and t.page.source in pages)
             urls.update(p.url for p in site.backlinks.get(source, ()))
+    # A tag or category is named as the first page in it spells it: when that changed, every
+    # page showing it.
+    for kind in ("tags", "categories"):
+        names = {taxon.slug: taxon.name for taxon in getattr(old, kind)}
+        for taxon in getattr(new, kind):
+            if names.get(taxon.slug, taxon.name) != taxon.name:
+                urls.add(taxon.url)
+                urls.update(page.url for page in taxon.pages)
     # Pages whose links now resolve elsewhere (a page or file appeared or went away).
     for source, page in by_source[1].items():
         before_targets, after_targets = old.targets.get(source, ()), new.targets.get(source, ())

@@ -13,6 +13,7 @@ import posixpath
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from typing import Iterable
 from urllib.parse import unquote
 
 from .content import INDEX_STEMS, MARKDOWN_SUFFIXES, PATTERN, Page
@@ -87,6 +88,38 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
                     file_outputs=frozenset(files.values()), folders=folders, stems=stems,
                     sections={folder: url for folder, url in (sections or {}).items() if url in generated})
+
+
+def with_pages(index: UrlIndex, pages: Iterable[Page]) -> UrlIndex:
+    """``index`` with the entries of ``pages`` replaced by those pages, for pages that kept their
+    source, URL, slug and kind (edited, say, in their title): what ``build_index`` would give."""
+    tables = {name: getattr(index, name) for name in ("by_source", "by_url", "slugs", "folders", "stems")}
+    copied: set[str] = set()
+    for page in pages:
+        old = index.by_source.get(page.source)
+        if old is None or (old.url, old.slug, old.kind) != (page.url, page.slug, page.kind):
+            raise ValueError(f"{page.source} is not in the index as it is")
+        for name, table in tables.items():
+            for key in [k for k in _keys(name, page) if table.get(k) is old]:
+                if name not in copied:
+                    table = tables[name] = dict(table)
+                    copied.add(name)
+                table[key] = page
+    return replace(index, **tables) if copied else index
+
+
+def _keys(table: str, page: Page) -> tuple[str, ...]:
+    """Where ``build_index`` may have filed ``page`` in one of its tables."""
+    if table == "by_source":
+        return (page.source, _nfc(page.source))
+    if table == "by_url":
+        return (page.url,)
+    if table == "slugs":
+        return (page.slug,)
+    if table == "folders":
+        return (page.source.rpartition("/")[0],)
+    stem = page.source.rpartition(".")[0]
+    return (stem, _nfc(stem))
 
 
 def _section_for(path: str, index: UrlIndex) -> str | None:

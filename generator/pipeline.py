@@ -13,7 +13,7 @@ import subprocess
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 import jinja2
 
@@ -154,6 +154,18 @@ class Analysis:
     index: UrlIndex
     targets: dict = field(hash=False)          # source -> tuple of link targets
     diagnostics: tuple[Diagnostic, ...] = ()
+    # source -> the sources with a link to it (``referrers``), kept by incremental updates; None: not made
+    linked_from: Mapping[str, frozenset[str]] | None = field(default=None, hash=False, compare=False, repr=False)
+
+
+def referrers(targets: Mapping[str, tuple[Target, ...]]) -> dict[str, frozenset[str]]:
+    """For each page with a link to it, the sources of the pages whose links lead there."""
+    found: dict[str, set[str]] = {}
+    for source, links in targets.items():
+        for target in links:
+            if target.page is not None:
+                found.setdefault(target.page.source, set()).add(source)
+    return {source: frozenset(linkers) for source, linkers in found.items()}
 
 
 def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered], file_urls: dict[str, str],

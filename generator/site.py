@@ -7,6 +7,7 @@ handbook navigation and neighbours out.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import posixpath
@@ -270,23 +271,88 @@ def _linked_pages(targets: tuple[Target, ...]) -> set[str]:
     return {t.page.source for t in targets if t.kind == PAGE and t.page is not None}
 
 
+def _placed(page: Page) -> tuple:
+    """What of a page decides which groups of the model it is in (as opposed to where in them)."""
+    return (page.kind, page.rel, page.url, page.status, page.tags, page.categories)
+
+
+def _swapped(group: tuple[Page, ...], old: Page, new: Page, key) -> tuple[Page, ...]:
+    """``group`` (sorted by ``key``) with ``old`` taken out and ``new`` put where ``key`` files it."""
+    pages = list(group)
+    i = bisect.bisect_left(pages, key(old), key=key)
+    if i == len(pages) or pages[i].source != old.source:
+        raise LookupError(old.source)
+    del pages[i]
+    bisect.insort(pages, new, key=key)
+    return tuple(pages)
+
+
+def _by_source(page: Page) -> str:
+    return page.source
+
+
 def refresh_site(site: Site, pages: Mapping[str, Page], rendered: Mapping[str, Rendered],
                  targets: Mapping[str, tuple[Target, ...]], changed: Iterable[str]) -> Site | None:
-    """The site model after the ``changed`` pages were edited in their bodies only: what
-    ``build_site`` would give, made from ``site`` without walking every page. None when an
-    edit reaches further (a header field, a page that came or went, or a link to another
-    page added or removed), and the model must be built anew.
+    """The site model after the ``changed`` pages were edited: what ``build_site`` would give,
+    made from ``site`` without walking every page. An edit may change a page's body and header
+    fields such as its title, description or date (each list the page is in is kept in title
+    order); None when it reaches further (a page that came or went, a new URL, kind, status,
+    tag or category, or a link to another page added or removed), and the model must be
+    built anew.
     """
     built = {p.source: p for p in site.pages}
     changed = list(changed)
+    swaps: dict[str, tuple[Page, Page]] = {}
     for source in changed:
         old, new = built.get(source), pages.get(source)
-        if old is None or new is None or old != new or old.fields != new.fields:
+        if old is None or new is None or _placed(old) != _placed(new):
             return None
         if _linked_pages(targets.get(source, ())) != _linked_pages(site.targets.get(source, ())):
             return None
+        if old != new or old.fields != new.fields:
+            swaps[source] = (old, new)
     info = dict(site.info)
     for source in changed:
         if source in info:
-            info[source] = pattern_info(built[source], rendered[source])
-    return replace(site, rendered=rendered, targets=targets, info=info)
+            info[source] = pattern_info(pages[source], rendered[source])
+    if not swaps:
+        return replace(site, rendered=rendered, targets=targets, info=info)
+    try:
+        return _with_pages(replace(site, rendered=rendered, targets=targets, info=info), swaps)
+    except LookupError:          # a page not where the model files it, or a taxon named anew: build it anew
+        return None
+
+
+def _with_pages(site: Site, swaps: Mapping[str, tuple[Page, Page]]) -> Site:
+    """``site`` with each old page of ``swaps`` replaced by its new one, every list kept in order."""
+    all_pages, patterns, handbook = site.pages, site.patterns, site.handbook
+    tags, categories = {t.slug: t for t in site.tags}, {c.slug: c for c in site.categories}
+    backlinks, outlinks = dict(site.backlinks), dict(site.outlinks)
+    for source, (old, new) in swaps.items():
+        all_pages = _swapped(all_pages, old, new, _by_source)
+        if old.kind == PATTERN:
+            patterns = _swapped(patterns, old, new, _sort_key)
+        elif old.kind == HANDBOOK:
+            handbook = _swapped(handbook, old, new, _by_source)
+        for linker in site.backlinks.get(source, ()):
+            outlinks[linker.source] = _swapped(outlinks[linker.source], old, new, _sort_key)
+        if old.kind == CATALOG:
+            continue                  # the catalog's page is on no taxon page and links from it are no backlinks
+        for names, taxa, prefix in ((old.tags, tags, "tags"),
+                                    (old.categories if old.kind == PATTERN else (), categories, "categories")):
+            for slug in {taxon_slug(name, prefix) for name in names}:
+                group = _swapped(taxa[slug].pages, old, new, _sort_key)
+                # A taxon is named as the first page in it spells it ("DevRel" or "devrel").
+                if next(n for n in getattr(group[0], prefix) if taxon_slug(n, prefix) == slug) != taxa[slug].name:
+                    raise LookupError(slug)
+                taxa[slug] = replace(taxa[slug], pages=group)
+        for linked in _linked_pages(site.targets.get(source, ())):
+            if linked != source and linked in backlinks:
+                backlinks[linked] = _swapped(backlinks[linked], old, new, _sort_key)
+    nav = site.nav
+    if any(old.kind == HANDBOOK for old, _ in swaps.values()):
+        nav = _nav(handbook)
+    return replace(site, pages=all_pages, patterns=patterns, handbook=handbook,
+                   tags=tuple(tags[slug] for slug in sorted(tags)),
+                   categories=tuple(categories[slug] for slug in sorted(categories)),
+                   backlinks=backlinks, outlinks=outlinks, nav=nav)

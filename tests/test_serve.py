@@ -572,7 +572,7 @@ def test_body_edits_check_again_the_pages_that_link_to_them(tmp_path, monkeypatc
     _same_as_full_run(state)
 
 
-def test_body_edits_reuse_the_site_model_until_a_link_or_header_changes(tmp_path, monkeypatch):
+def test_body_and_title_edits_reuse_the_site_model_until_a_link_or_tag_changes(tmp_path, monkeypatch):
     root = make_site(tmp_path / "site")
     state, _ = incremental.build(load_config(root))
     built = []
@@ -586,14 +586,25 @@ def test_body_edits_reuse_the_site_model_until_a_link_or_header_changes(tmp_path
     assert result.ok and built == []
     assert state.site.info["content/patterns/gamma.md"].aliases == ("The G Way",)
     _same_as_full_run(state)
-    # A link to another page changes backlinks; a header field changes the page itself.
+    # A link to another page changes backlinks: the model is built anew.
     path = write(root, "content/patterns/gamma.md", pattern("Gamma", categories="[Code]", extra="[a](alpha.md)\n"))
     state, _ = incremental.update(state, [path])
     assert len(built) == 1
     assert [p.title for p in state.site.backlinks["content/patterns/alpha.md"]] == ["Beta", "Gamma"]
     _same_as_full_run(state)
+    # A new description, then a title that files the page first: refreshed, every list in title order.
     path = write(root, "content/patterns/gamma.md",
                  pattern("Gamma", categories="[Code]", extra="[a](alpha.md)\n").replace("About Gamma", "On Gamma"))
+    state, _ = incremental.update(state, [path])
+    path = write(root, "content/patterns/gamma.md", pattern("Aaa Gamma", categories="[Code]", extra="[a](alpha.md)\n"))
+    state, _ = incremental.update(state, [path])
+    assert len(built) == 1
+    assert [p.title for p in state.site.backlinks["content/patterns/alpha.md"]] == ["Aaa Gamma", "Beta"]
+    assert state.site.patterns[0].title == "Aaa Gamma"
+    _same_as_full_run(state)
+    # A new tag: built anew.
+    path = write(root, "content/patterns/gamma.md",
+                 pattern("Aaa Gamma", tags="[devrel, new]", categories="[Code]", extra="[a](alpha.md)\n"))
     state, _ = incremental.update(state, [path])
     assert len(built) == 2
     _same_as_full_run(state)
