@@ -35,7 +35,7 @@ import time
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import jinja2
 
@@ -48,7 +48,7 @@ from .parallel import load_and_parse
 from .links import Target, with_pages
 from .pipeline import (Analysis, analyse, category_texts, git_dates, referrers, render_site, resolve_links,
                        static_files)
-from .render import make_environment, theme_paths
+from .render import Interrupted, make_environment, theme_paths
 from .site import NavNode, Site, build_site, refresh_site
 from .urls import output_file
 from .validate import check_readmes, check_taxonomies, validate_page
@@ -312,8 +312,8 @@ def _relinked(linked_from: Mapping[str, frozenset[str]], before: Mapping[str, tu
 
 
 def _render(state: State, *, everything: bool = False, affected: set[str] | None = None,
-            previous: Site | None = None, listings: bool = True,
-            first: frozenset[str] | None = None, among: set[str] | None = None) -> tuple[State, tuple[str, ...]]:
+            previous: Site | None = None, listings: bool = True, first: frozenset[str] | None = None,
+            among: set[str] | None = None, stop=None) -> tuple[State, tuple[str, ...]]:
     """Render the outputs that may have changed; returns the new state and the outputs rendered.
 
     With ``first``, only the outputs of those URLs are rendered now; the others that may
@@ -353,7 +353,7 @@ def _render(state: State, *, everything: bool = False, affected: set[str] | None
         now.add(url)
         return True
 
-    fresh, found = render_site(site, state.env, only, among)
+    fresh, found = render_site(site, state.env, only, among, stop)
     diagnostics = tuple(sort_diagnostics(list(state.checked) + found))
     if found and not fresh:
         # Rendering failed part-way: keep the last outputs and render everything next time.
@@ -491,15 +491,20 @@ def _diff(old: Mapping[str, bytes], new: Mapping[str, bytes]) -> tuple[str, ...]
     return tuple(sorted({p for p in old.keys() | new.keys() if old.get(p) != new.get(p)}))
 
 
-def finish(state: State, limit: int | None = None) -> tuple[State, Rebuild]:
+def finish(state: State, limit: int | None = None, stop: Callable[[], bool] | None = None) -> tuple[State, Rebuild]:
     """Render the outputs an update with ``defer`` left pending; with ``limit``, at most that
-    many of them (in a fixed order), leaving the rest pending."""
+    many of them (in a fixed order), leaving the rest pending. When ``stop()`` says so while
+    they render (it is asked now and then), they are left pending and the state is returned
+    as it was."""
     start = time.perf_counter()
     if not state.pending:
         return state, Rebuild("none", diagnostics=state.diagnostics, pages=len(state.pages))
     chosen = set(sorted(state.pending)[:limit] if limit is not None else state.pending)
     try:
-        new, rendered_paths = _render(state, affected=chosen, listings=False, among=chosen)
+        new, rendered_paths = _render(state, affected=chosen, listings=False, among=chosen, stop=stop)
+    except Interrupted:
+        return state, Rebuild("none", diagnostics=state.diagnostics, pages=len(state.pages),
+                              elapsed=time.perf_counter() - start)
     except Exception as exc:
         diagnostics = tuple(sort_diagnostics(list(state.diagnostics) + [_crash(exc, "rendering")]))
         return replace(state, broken=True, pending=frozenset()), Rebuild(

@@ -73,6 +73,8 @@ def a_to_z(patterns: tuple[Page, ...] | list[Page], info: dict[str, PatternInfo]
 
 def folded(text: str) -> str:
     """``text`` case-folded, its Latin letters without accents: "Über" sorts with "uber"."""
+    if text.isascii():
+        return text.casefold()          # nothing to decompose
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
 
 

@@ -23,7 +23,7 @@ from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve, section_folders
 from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
-from .render import compile_templates, make_environment, render_all, render_failure, theme_paths
+from .render import Interrupted, compile_templates, make_environment, render_all, render_failure, theme_paths
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
 from .validate import check_readmes, check_redirects, check_slugs, check_taxonomies, validate_page
 
@@ -192,10 +192,13 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
 
 
 def render_site(site: Site, env: jinja2.Environment | None = None,
-                only=None, among=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """Render the site model in this process; failures become diagnostics."""
+                only=None, among=None, stop=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
+    """Render the site model in this process; failures become diagnostics. ``stop`` may
+    interrupt it (``render.Interrupted`` is raised, see ``render.Renderer``)."""
     try:
-        return render_all(site, env or make_environment(site.config), only, among), []
+        return render_all(site, env or make_environment(site.config), only, among, stop), []
+    except Interrupted:
+        raise
     except Exception as exc:
         return {}, [render_failure(site.config, exc)]
 

@@ -32,6 +32,7 @@ from .site import OWN_FOLDERS, NavNode, Site, prune
 from .urls import output_file, relative_url
 
 BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
+STOP_EVERY = 256          # pieces of template output between two calls of a renderer's ``stop``
 if not BUILTIN_THEMES.is_dir():
     BUILTIN_THEMES = Path(__file__).resolve().parent.parent / "themes"
 
@@ -162,13 +163,23 @@ def breadcrumbs(nav: NavNode) -> dict[str, tuple[NavNode, ...]]:
     return trails
 
 
-class Renderer:
-    """Renders every page kind; holds the environment and the site model, never writes."""
+class Interrupted(Exception):
+    """Rendering stopped part-way because the renderer's ``stop()`` said so."""
 
-    def __init__(self, site: Site, env: jinja2.Environment):
+
+class Renderer:
+    """Renders every page kind; holds the environment and the site model, never writes.
+
+    With ``stop``, a template is rendered piece by piece and ``stop()`` is asked now and then
+    whether to go on; when it says to stop, ``Interrupted`` is raised (``serve`` leaves a
+    large listing for later when a newer save is waiting).
+    """
+
+    def __init__(self, site: Site, env: jinja2.Environment, stop: Callable[[], bool] | None = None):
         self.site = site
         self.env = env
         self.config = site.config
+        self.stop = stop
         self._nav_cache: dict[tuple[str, str | None], str] = {}
 
     def nav_html(self, url: str, page: Page | None = None) -> Markup:
@@ -230,7 +241,14 @@ class Renderer:
         }
 
     def _render(self, template: str, context: dict) -> bytes:
-        return self.env.get_template(template).render(**context).encode("utf-8")
+        if self.stop is None:
+            return self.env.get_template(template).render(**context).encode("utf-8")
+        pieces = []
+        for count, piece in enumerate(self.env.get_template(template).generate(**context)):
+            pieces.append(piece)
+            if not count % STOP_EVERY and self.stop():
+                raise Interrupted(template)
+        return "".join(pieces).encode("utf-8")
 
     def body(self, page: Page) -> str:
         rendered = self.site.rendered[page.source]
@@ -428,10 +446,11 @@ def site_urls(site: Site) -> frozenset[str]:
 
 
 def render_all(site: Site, env: jinja2.Environment, only: Callable[[str], bool] | None = None,
-               among: Collection[str] | None = None) -> dict[str, bytes]:
+               among: Collection[str] | None = None, stop: Callable[[], bool] | None = None) -> dict[str, bytes]:
     """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL;
-    ``among`` limits the URLs looked at (see ``render_jobs``)."""
-    jobs = render_jobs(Renderer(site, env), only, among)
+    ``among`` limits the URLs looked at (see ``render_jobs``); ``stop`` may interrupt (see
+    ``Renderer``)."""
+    jobs = render_jobs(Renderer(site, env, stop), only, among)
     return {output_file(url): job() for url, job in jobs.items()}
 
 

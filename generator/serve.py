@@ -435,7 +435,7 @@ class Live:
         self.state, result = update(self.state, paths, defer=True)
         event = self._publish(previous, result)
         while self.state.pending and not waiting():
-            self.state, rest = finish(self.state, FINISH_GROUP)
+            self.state, rest = finish(self.state, FINISH_GROUP, stop=waiting)
             result = _merged(result, rest)
             current = self.snapshot
             if not current.status.get("ok"):

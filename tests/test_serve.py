@@ -657,6 +657,27 @@ def test_a_deferred_update_renders_the_page_first_and_the_rest_on_finish(tmp_pat
     _same_as_full_run(again)
 
 
+def test_finish_leaves_its_outputs_pending_when_told_to_stop(tmp_path):
+    root = make_site(tmp_path / "site")
+    for n in range(40):          # a catalog long enough to be asked about stopping more than once
+        write(root, f"content/patterns/p{n}.md", pattern(f"Pattern {n}"))
+    state, _ = incremental.build(load_config(root))
+    path = write(root, "content/patterns/alpha.md", pattern("Zulu Alpha", tags="[devrel, events]"))
+    first, _ = incremental.update(state, [path], defer=True)
+    assert "patterns/" in first.pending
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 3        # a newer save comes in while the catalog renders
+    same, result = incremental.finish(first, stop=stop)
+    assert len(asked) > 3 and same is first and result.kind == "none"
+    # Nothing stops it: every output is what a full build gives, rendered piece by piece.
+    done, rest = incremental.finish(first, stop=lambda: False)
+    assert not done.pending and "patterns/index.html" in rest.rendered_paths
+    _same_as_full_run(done)
+
+
 def test_template_edit_parses_no_markdown(tmp_path, monkeypatch):
     root = make_site(tmp_path / "site")
     base = (REPO / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
