@@ -149,7 +149,7 @@ def resolve(href: str, page: Page, index: UrlIndex, memo: dict | None = None) ->
     With ``memo`` (a dict kept across calls with the same ``index``), a link written the same
     way in the same folder is resolved once."""
     href = href.strip()
-    folder = posixpath.dirname(page.source)
+    folder = page.source.rpartition("/")[0]          # posixpath.dirname, for a normalised path
     if memo is None:
         found = _resolve_in_folder(href, folder, index)
     else:
