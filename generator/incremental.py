@@ -11,7 +11,8 @@ What a change costs:
 - a Markdown file: that file alone is read and parsed again (added and deleted
   files too); links are resolved and pages validated again (only the page and the
   pages linking to it when it kept its URL, title, tags...; else ``analyse`` for
-  the whole site); ``build_site`` runs; and only the outputs that can show the
+  the whole site); the site model is refreshed where the page kept its place in it
+  (``refresh_site``), else ``build_site`` runs; and only the outputs that can show the
   change are rendered again: the page itself and, when something another page
   shows of it changed, the listings (home, catalog, feed, sitemap, indexes...),
   the taxon pages of its old and new tags and categories, the pages it links to
