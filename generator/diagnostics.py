@@ -34,6 +34,7 @@ CODES: dict[str, tuple[Severity, str]] = {
     "link-broken": (Severity.ERROR, "a link points to a page or file that does not exist"),
     "link-anchor": (Severity.ERROR, "the page exists but has no such heading or id"),
     "link-draft": (Severity.WARNING, "a published page links to a draft"),
+    "link-alias": (Severity.WARNING, "a link names an old URL of a page (an alias); it goes to the page"),
     "link-unparsed": (Severity.WARNING, "text written like a link that Markdown reads as text"),
     "shortcode": (Severity.WARNING, "a Hugo or Zola shortcode, which is not run"),
     "link-external": (Severity.ERROR, "an external URL failed when checked"),

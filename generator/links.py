@@ -35,6 +35,7 @@ class UrlIndex:
     folders: dict = field(default_factory=dict, hash=False)  # source folder -> its index or README page
     stems: dict = field(default_factory=dict, hash=False)    # source path less .md/.markdown (any case) -> Page
     sections: dict = field(default_factory=dict, hash=False)  # content folder -> URL of its generated page
+    redirects: dict = field(default_factory=dict, hash=False)  # old URL of a page (an alias written as a path) -> Page
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class Target:
     fragment: str | None = None
     written: str = ""             # the path part as the author wrote it
     query: str = ""               # "?a=b" as written, kept in the link
+    via: str | None = None        # the old URL (an alias of ``page``) the link names, when it names one
 
 
 def _nfc(path: str) -> str:
@@ -67,10 +69,13 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
     files = {**files, **{_nfc(source): url for source, url in files.items() if not source.isascii()}}
     by_url: dict[str, Page] = {}
     slugs: dict[str, Page] = {}
+    redirects: dict[str, Page] = {}
     for page in pages:
         by_url.setdefault(page.url, page)
         if page.kind == PATTERN:
             slugs.setdefault(page.slug, page)
+        for url in page.redirects:
+            redirects.setdefault(url, page)
     folders: dict[str, Page] = {}
     for source, page in by_source.items():
         folder, _, name = source.rpartition("/")
@@ -87,13 +92,14 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
                     file_outputs=frozenset(files.values()), folders=folders, stems=stems,
-                    sections={folder: url for folder, url in (sections or {}).items() if url in generated})
+                    sections={folder: url for folder, url in (sections or {}).items() if url in generated},
+                    redirects=redirects)
 
 
 def with_pages(index: UrlIndex, pages: Iterable[Page]) -> UrlIndex:
     """``index`` with the entries of ``pages`` replaced by those pages, for pages that kept their
     source, URL, slug and kind (edited, say, in their title): what ``build_index`` would give."""
-    tables = {name: getattr(index, name) for name in ("by_source", "by_url", "slugs", "folders", "stems")}
+    tables = {name: getattr(index, name) for name in ("by_source", "by_url", "slugs", "folders", "stems", "redirects")}
     copied: set[str] = set()
     for page in pages:
         old = index.by_source.get(page.source)
@@ -118,6 +124,8 @@ def _keys(table: str, page: Page) -> tuple[str, ...]:
         return (page.slug,)
     if table == "folders":
         return (page.source.rpartition("/")[0],)
+    if table == "redirects":
+        return page.redirects
     stem = page.source.rpartition(".")[0]
     return (stem, _nfc(stem))
 
@@ -278,6 +286,9 @@ def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written:
         return Target(URL, url=clean, fragment=fragment, written=written)
     if site_path in index.file_outputs:
         return Target(FILE, url=site_path, fragment=fragment, written=written)
+    page = index.redirects.get(clean)
+    if page is not None:           # an old URL of the page: the link goes to where it is now
+        return Target(PAGE, page, page.url, fragment, written, via=clean)
     return Target(BROKEN, written=written, fragment=fragment)
 
 

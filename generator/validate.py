@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import posixpath
 from collections import defaultdict
 from typing import Iterable, Mapping
 
@@ -103,6 +104,10 @@ def check_links(page: Page, rendered: Rendered, targets: tuple[Target, ...], ind
             continue
         if target.kind == PAGE and target.page is not None:
             other = target.page
+            if target.via is not None:
+                found.append(make(page.source, link.line, link.column, "link-alias",
+                                  f"'{target.written}' is an old URL of '{other.source}' (one of its aliases)",
+                                  f"link to '{posixpath.relpath(other.source, posixpath.dirname(page.source))}'"))
             if target.fragment is not None and target.fragment.lower() not in _ALWAYS_FINE_FRAGMENTS:
                 other_ids = ids.get(other.source, frozenset())
                 if target.fragment not in other_ids:

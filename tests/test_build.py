@@ -784,6 +784,29 @@ def test_aliases_written_as_paths_are_old_urls_that_lead_to_the_page(site):
     assert (root / "build/assets/style.css").is_file()
 
 
+def test_a_link_to_an_old_url_of_a_page_goes_to_the_page_with_a_warning(site):
+    body = "\n".join(f"## {name}\n\nText.\n" for name in ("Problem", "Context", "Solution", "Consequences"))
+    root = site({
+        "site.toml": 'title = "T"\n',
+        "content/patterns/check-in.md": "---\ntitle: Check In\naliases: [/old/check-in/, Temperature Check]\n---\n\n"
+                                        + body,
+        "content/handbook/team/guide.md": "# Guide\n\nSee [it](/old/check-in/#solution), [again](../../../old/check-in/) "
+                                          "and [not an alias](/temperature-check/).\n",
+    })
+    result = run_cli("build", "--root", str(root), "--keep-going")
+    lines = [line for line in result.out.splitlines() if "[link-" in line]
+    assert lines == [
+        "content/handbook/team/guide.md:3:5: warning[link-alias]: '/old/check-in/' is an old URL of "
+        "'content/patterns/check-in.md' (one of its aliases) (link to '../../patterns/check-in.md')",
+        "content/handbook/team/guide.md:3:36: warning[link-alias]: '../../../old/check-in/' is an old URL of "
+        "'content/patterns/check-in.md' (one of its aliases) (link to '../../patterns/check-in.md')",
+        "content/handbook/team/guide.md:3:72: error[link-broken]: no page '/temperature-check/' "
+        "(did you mean '../../patterns/check-in.md'?)"], result.out
+    page = soup(root / "build/handbook/team/guide/index.html")
+    assert [a["href"] for a in page.select("main .prose a")][:2] == [
+        "../../../patterns/check-in/index.html#solution", "../../../patterns/check-in/index.html"]
+
+
 def test_a_title_heading_with_attributes_is_shown_once(site):
     root = site({"site.toml": 'title = "T"\n',
                  "content/handbook/a.md": "# Welcome {#top .lead}\n\nText.\n",
