@@ -36,6 +36,7 @@ class UrlIndex:
     stems: dict = field(default_factory=dict, hash=False)    # source path less .md/.markdown (any case) -> Page
     sections: dict = field(default_factory=dict, hash=False)  # content folder -> URL of its generated page
     redirects: dict = field(default_factory=dict, hash=False)  # old URL of a page (an alias written as a path) -> Page
+    source_folders: frozenset = frozenset()  # every folder holding a page or file, and the folders above it
 
 
 @dataclass(frozen=True)
@@ -89,11 +90,17 @@ def build_index(pages: list[Page], files: dict[str, str], generated: set[str], b
         stem, dot, suffix = source.rpartition(".")
         if dot and "." + suffix.lower() in MARKDOWN_SUFFIXES:
             stems.setdefault(stem, page)      # "x.md" first, then "x.MD", "x.markdown"...
+    source_folders: set[str] = set()
+    for source in list(by_source) + list(files):
+        folder = source.rpartition("/")[0]
+        while folder and folder not in source_folders:
+            source_folders.add(folder)
+            folder = folder.rpartition("/")[0]
     return UrlIndex(by_source=by_source, by_url=by_url, files=dict(files),
                     generated=frozenset(generated), slugs=slugs, base_path=base_path,
                     file_outputs=frozenset(files.values()), folders=folders, stems=stems,
                     sections={folder: url for folder, url in (sections or {}).items() if url in generated},
-                    redirects=redirects)
+                    redirects=redirects, source_folders=frozenset(source_folders))
 
 
 def with_pages(index: UrlIndex, pages: Iterable[Page]) -> UrlIndex:
@@ -269,7 +276,17 @@ def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex
     section = _section_for(joined, index)
     if section is not None:
         return Target(URL, url=section, fragment=fragment_value, written=path)
+    if folder_without_page(joined, index):
+        # A folder of the sources without an index or README page: read as a URL relative to
+        # the page, "./" would be the page itself.
+        return Target(BROKEN, written=path, fragment=fragment_value)
     return None
+
+
+def folder_without_page(folder: str, index: UrlIndex) -> bool:
+    """Whether ``folder`` (from the site root) holds pages or files but has no page of its own."""
+    folder = folder.rstrip("/")
+    return folder in index.source_folders and _page_for(folder, index) is None and _section_for(folder, index) is None
 
 
 def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written: str) -> Target:

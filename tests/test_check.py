@@ -333,6 +333,24 @@ def test_a_broken_link_to_a_readme_or_a_hidden_file_says_why(site):
         ("no file '.hidden/x.png'", "'.hidden' starts with '.': such files and folders are not published")]
 
 
+def test_a_link_to_a_folder_without_a_page_is_broken_not_the_page_itself(site):
+    """``./`` in a folder without an index or README page names the folder (as on GitHub), not
+    the page the link is in (as a URL relative to the page would)."""
+    root = site({
+        "content/handbook/team/one.md": "# One\n\n[here](./) [again](../team/) [pics](img/) [up](../) [two](two.md)\n",
+        "content/handbook/team/two.md": "# Two\n",
+        "content/handbook/team/img/a.png": b"",
+        "content/handbook/ops/README.md": "# Ops\n\n[here](./) [team](../team/)\n",
+    })
+    found = [(d["path"], d["column"], d["message"], d["hint"]) for d in diagnostics_of(root) if d["code"] == "link-broken"]
+    no_index = "has no index.md, _index.md or README.md: add one, or link to a page in it"
+    assert found == [
+        ("content/handbook/ops/README.md", 12, "no page '../team/'", f"the folder 'content/handbook/team' {no_index}"),
+        ("content/handbook/team/one.md", 1, "no page './'", f"the folder 'content/handbook/team' {no_index}"),
+        ("content/handbook/team/one.md", 12, "no page '../team/'", f"the folder 'content/handbook/team' {no_index}"),
+        ("content/handbook/team/one.md", 30, "no page 'img/'", f"the folder 'content/handbook/team/img' {no_index}")]
+
+
 def test_a_link_to_an_id_from_an_attribute_list_is_fine(site):
     root = site({"content/handbook/a.md": "# A\n\nDefined here.\n{: #para-id }\n\n[there](#para-id) [no](#nowhere)\n"})
     assert [(d["code"], d["message"]) for d in diagnostics_of(root)] == [
