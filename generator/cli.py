@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import __version__
 from .config import ConfigError, SiteConfig, check_content_exists, load_config
+from .urls import valid_base_url
 from .diagnostics import Diagnostic, _plural, exit_code, make, render, sort_diagnostics
 
 FORMATS = ("text", "json", "github")
@@ -91,6 +92,13 @@ def _config(args: argparse.Namespace, console: Console) -> SiteConfig | None:
         if not out_path.is_absolute():
             out_path = (Path.cwd() / out_path).resolve()
         config = config.with_overrides(output_dir=str(out_path))
+    base_url = getattr(args, "base_url", None) if args.command == "build" else None
+    if base_url is not None:
+        if not valid_base_url(base_url):
+            print(f"error: --base-url must be a full URL (https://example.org/docs/) or a path starting with '/', "
+                  f"not {base_url!r}", file=sys.stderr)
+            return None
+        config = config.with_overrides(base_url=base_url)
     if getattr(args, "no_search", False):
         config = config.with_overrides(search=False)
     elif config.search and args.command in ("build", "serve"):
@@ -241,6 +249,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     build.add_argument("--linkcheck", action="store_true", help="check every link of the new output before it is swapped in")
     build.add_argument("--no-search", action="store_true", help="do not build the search index")
     build.add_argument("--no-cache", action="store_true", help="ignore and do not write .devrel-cache/")
+    build.add_argument("--base-url", metavar="URL",
+                       help="publish for this URL instead of base_url from site.toml (a deploy preview)")
     build.set_defaults(func=cmd_build)
 
     check = commands.add_parser("check", parents=[common, report], help="check the sources; write nothing")

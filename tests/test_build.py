@@ -201,6 +201,20 @@ def test_pattern_sections_ids_and_metadata(site):
         "https://example.org/devrel/patterns/customer-check-in/"
 
 
+def test_base_url_from_the_command_line_is_used_for_that_build_only(site):
+    root, result = build(site, None, "--base-url", "https://preview.example.net/pr-7/")
+    assert result.code == 0, result.out + result.err
+    page = soup(root / "build/patterns/customer-check-in/index.html")
+    assert page.select_one("link[rel=canonical]")["href"] == "https://preview.example.net/pr-7/patterns/customer-check-in/"
+    assert "https://preview.example.net/pr-7/patterns/customer-check-in/" in (root / "build/sitemap.xml").read_text()
+    # The next build without it is the site of site.toml again (the cache is not reused across).
+    assert run_cli("build", "--root", str(root), "--no-search").code == 0
+    page = soup(root / "build/patterns/customer-check-in/index.html")
+    assert page.select_one("link[rel=canonical]")["href"] == "https://example.org/devrel/patterns/customer-check-in/"
+    bad = run_cli("build", "--root", str(root), "--no-search", "--base-url", "preview.example.net")
+    assert bad.code == 2 and "--base-url must be a full URL" in bad.err
+
+
 def _section_texts(page) -> dict[str, str]:
     texts = {}
     for h2 in page.select("article .prose h2"):
