@@ -314,7 +314,7 @@ def _relinked(linked_from: Mapping[str, frozenset[str]], before: Mapping[str, tu
 
 def _render(state: State, *, everything: bool = False, affected: set[str] | None = None,
             previous: Site | None = None, listings: bool = True, first: frozenset[str] | None = None,
-            among: set[str] | None = None, stop=None) -> tuple[State, tuple[str, ...]]:
+            among: set[str] | None = None, stop: Callable[[], bool] | None = None) -> tuple[State, tuple[str, ...]]:
     """Render the outputs that may have changed; returns the new state and the outputs rendered.
 
     With ``first``, only the outputs of those URLs are rendered now; the others that may

@@ -192,7 +192,7 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
 
 
 def render_site(site: Site, env: jinja2.Environment | None = None,
-                only=None, among=None, stop=None) -> tuple[dict[str, bytes], list[Diagnostic]]:
+                only=None, among=None, stop: Callable[[], bool] | None = None) -> tuple[dict[str, bytes], list[Diagnostic]]:
     """Render the site model in this process; failures become diagnostics. ``stop`` may
     interrupt it (``render.Interrupted`` is raised, see ``render.Renderer``)."""
     try:
