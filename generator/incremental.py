@@ -459,18 +459,33 @@ def update(state: State, paths: Iterable[Path | str], *, defer: bool = False) ->
 
 
 def _prune(state: State, kinds: Mapping[Path, str]) -> dict[Path, str]:
-    """Drop paths that are gone and never were inputs: temporary files written and renamed by editors."""
+    """Drop paths that are gone and never were inputs: temporary files written and renamed by editors.
+
+    The inputs are the static files and sources read, and the template folders the outputs
+    were rendered from: a theme or ``templates`` folder deleted or moved away is gone from
+    the lookup, so its paths are no longer classified as templates, but its overrides must go.
+    """
     known: set[Path] | None = None
+    templates: tuple[Path, ...] = ()
     kept = {}
     for path, kind in kinds.items():
         if kind in (STATIC, THEME) and not path.exists():
             if known is None:
+                templates = _template_folders(state.env)
                 known = {Path(os.path.abspath(p)) for p in state.copies.values()}
                 known |= {state.config.root / s for s in state.sources}
-            if path not in known and not any(path in k.parents for k in known):
+                known |= set(templates)
+            if path not in known and not any(path in k.parents for k in known) \
+                    and not any(folder in path.parents for folder in templates):
                 continue
         kept[path] = kind
     return kept
+
+
+def _template_folders(env: jinja2.Environment | None) -> tuple[Path, ...]:
+    """The template folders an environment looks templates up in."""
+    searchpath = getattr(getattr(env, "loader", None), "searchpath", ())
+    return tuple(Path(os.path.abspath(folder)) for folder in searchpath)
 
 
 def _reconfigure(state: State) -> tuple[State, Rebuild]:

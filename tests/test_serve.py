@@ -695,6 +695,39 @@ def test_template_edit_parses_no_markdown(tmp_path, monkeypatch):
     _same_as_full_run(state)
 
 
+@pytest.mark.parametrize("folder", ["themes", "themes/default", "themes/default/templates"])
+def test_a_theme_folder_going_away_drops_its_template_overrides(tmp_path, folder):
+    # Only the folder itself is reported when it is moved away (its files are not): its
+    # templates are no longer in the lookup, so the pages are rendered from the built-in ones.
+    root = make_site(tmp_path / "site")
+    base = (REPO / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
+    write(root, "themes/default/templates/base.html", base.replace("<main", '<main data-override="yes"'))
+    state, _ = incremental.build(load_config(root))
+    assert b'data-override="yes"' in state.outputs["patterns/alpha/index.html"]
+    (root / folder).rename(tmp_path / "moved")
+    state, result = incremental.update(state, [root / folder])
+    assert result.kind == "template" and "patterns/alpha/index.html" in result.outputs
+    assert not any(b"data-override" in data for data in state.outputs.values())
+    _same_as_full_run(state)
+
+
+def test_a_deleted_themes_folder_is_served_without_its_overrides(served, tmp_path):
+    root = make_site(tmp_path / "site")
+    base = (REPO / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
+    write(root, "themes/default/templates/base.html", base.replace("<main", '<main data-override="yes"'))
+    server = served(root)
+    events = Events(server)
+    try:
+        events.next("hello")
+        assert 'data-override="yes"' in server.get("/patterns/alpha/")[2]
+        shutil.rmtree(root / "themes")
+        events.next("reload")
+        assert 'data-override' not in server.get("/patterns/alpha/")[2]
+    finally:
+        events.close()
+    assert server.stop() == 0
+
+
 def test_every_kind_of_change_matches_a_full_build(tmp_path):
     root = make_site(tmp_path / "site")
     state, _ = incremental.build(load_config(root))
