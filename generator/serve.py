@@ -293,7 +293,9 @@ def editor_link(config: SiteConfig, diag: Diagnostic) -> str | None:
     if not path.is_absolute():
         path = config.root / path
     link = config.editor_url
-    for name, value in (("{path}", quote(path.as_posix(), safe="/:\\")), ("{line}", str(diag.line or 1)),
+    # A file name that is not valid UTF-8 is percent-encoded byte for byte, as it is on disk.
+    where = quote(path.as_posix(), safe="/:\\", errors="surrogateescape")
+    for name, value in (("{path}", where), ("{line}", str(diag.line or 1)),
                         ("{column}", str(diag.column or 1))):
         link = link.replace(name, value)
     return link
@@ -311,8 +313,15 @@ def status_payload(config: SiteConfig, diagnostics: Iterable[Diagnostic], genera
     }
 
 
+def to_json(data: Mapping) -> bytes:
+    """``data`` as JSON in UTF-8, for the browser. A file name that is not valid UTF-8 is held
+    as the file system gave it, with surrogate escapes, which UTF-8 cannot encode: each is
+    written as the JSON escape of the same character (``\\udcff``), so the name arrives as it is."""
+    return json.dumps(data, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
 def sse(event: str, data: Mapping) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n".encode("utf-8")
+    return f"event: {event}\ndata: ".encode("utf-8") + to_json(data) + b"\n\n"
 
 
 _IGNORED_SUFFIXES = (".swp", ".swx", ".swo", "~", ".tmp", "___jb_tmp___", "___jb_old___", ".crswap")
@@ -525,7 +534,7 @@ class Handler(BaseHTTPRequestHandler):
             self._events(live)
             return
         if path == STATUS_PATH:
-            body = json.dumps(snapshot.status, ensure_ascii=False).encode("utf-8")
+            body = to_json(snapshot.status)
             self._send(200, body, "application/json", head)
             return
         if path == WORKER_PATH:

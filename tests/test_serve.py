@@ -73,7 +73,8 @@ class Served:
 
     def __init__(self, root: Path, *args: str):
         self.proc = subprocess.Popen([str(CLI), "serve", "--root", str(root), *args],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     errors="replace")      # a file name may not be UTF-8
         self.err_lines: queue.Queue[str] = queue.Queue()
         self.err: list[str] = []
         self.out: list[str] = []
@@ -824,6 +825,35 @@ def test_a_dangling_symbolic_link_is_the_diagnostic_a_build_gives(served, tmp_pa
     finally:
         events.close()
     assert server.stop() == 0
+
+
+def test_a_file_name_that_is_not_utf8_is_reported_as_a_build_reports_it(served, tmp_path):
+    # The name is held as the file system gave it (surrogate escapes), which UTF-8 cannot
+    # encode: the status, the events and the editor link must carry it all the same.
+    root = make_site(tmp_path / "site")
+    server = served(root)
+    events = Events(server)
+    bad = "content/handbook/bad\udcffname.md"
+    try:
+        events.next("hello")
+        write(root, bad, "---\ntitle: Bad Name\nmaintainedBy: ops\n---\nSee [x](nowhere.md).\n")
+        _, data = events.next("overlay")
+        assert [(e["path"], e["code"]) for e in data["errors"]] == [(bad, "link-broken")]
+        assert [(d.path, d.code) for d in run(load_config(root)).diagnostics] == [(bad, "link-broken")]
+        [error] = server.status()["errors"]
+        assert error["editor"].startswith(f"vscode://file/{root.resolve().as_posix()}/content/handbook/bad%FFname.md:")
+        write(root, "content/patterns/gamma.md", pattern("Gamma Again", categories="[Code]"))
+        _, data = events.next("overlay")
+        assert [(e["path"], e["code"]) for e in data["errors"]] == [(bad, "link-broken")]
+        write(root, bad, "---\ntitle: Bad Name\nmaintainedBy: ops\n---\nFixed.\n")
+        events.next("reload")
+        assert server.status()["ok"] is True
+        assert "Gamma Again" in server.get("/patterns/gamma/")[2]
+        assert "Fixed." in server.get("/handbook/bad-name/")[2]
+    finally:
+        events.close()
+    assert server.stop() == 0
+    assert "Traceback" not in "".join(server.err)
 
 
 def test_a_folder_watched_for_the_first_time_is_looked_at_again(tmp_path):
