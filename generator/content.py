@@ -307,10 +307,16 @@ def titled_from_heading(page: Page, headings) -> Page:
     return page if first is None else replace(page, title=first.text.strip(), title_given=True)
 
 
+def name_text(name: str) -> str:
+    """A file or folder name as text to show: bytes that are not UTF-8 (held as surrogate
+    escapes, as the file system gave them, which no output could encode) become U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
 def _title_from_filename(rel: str) -> str:
-    stem = posixpath.splitext(posixpath.basename(rel))[0]
+    stem = posixpath.splitext(posixpath.basename(name_text(rel)))[0]
     if stem.lower() in INDEX_STEMS:
-        stem = posixpath.basename(posixpath.dirname(rel)) or "Handbook"
+        stem = posixpath.basename(posixpath.dirname(name_text(rel))) or "Handbook"
     words = re.split(r"[-_\s]+", stem)
     return " ".join(w[:1].upper() + w[1:] for w in words if w) or stem
 

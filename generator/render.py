@@ -142,7 +142,7 @@ def edit_url(config: SiteConfig, page: Page) -> str | None:
     and the page's path, percent-encoded where a URL needs it."""
     if not config.repo_url:
         return None
-    path = quote(page.source, safe="/")
+    path = quote(page.source, safe="/", errors="surrogateescape")     # a name not UTF-8: its bytes
     if "{path}" in config.repo_url:
         return config.repo_url.replace("{path}", path)
     repo = config.repo_url.rstrip("/").removesuffix(".git")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Iterable, Mapping
 
 from .config import SiteConfig
-from .content import CATALOG, HANDBOOK, PATTERN, Page
+from .content import CATALOG, HANDBOOK, PATTERN, Page, name_text
 from .links import PAGE, Target
 from .markdown import Rendered
 from .patterns import PatternInfo, folded, pattern_info
@@ -205,7 +205,7 @@ def _nav(handbook: tuple[Page, ...]) -> NavNode:
         if index is not None:
             title, url, order = index.title, index.url, index.order
         else:
-            words = posixpath.basename(path).replace("-", " ").replace("_", " ")
+            words = name_text(posixpath.basename(path)).replace("-", " ").replace("_", " ")
             title = words[:1].upper() + words[1:] if path else "Handbook"
             url, order = None, None
             if not path:

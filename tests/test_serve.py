@@ -856,6 +856,25 @@ def test_a_file_name_that_is_not_utf8_is_reported_as_a_build_reports_it(served, 
     assert "Traceback" not in "".join(server.err)
 
 
+def test_a_title_taken_from_a_name_that_is_not_utf8_renders(tmp_path):
+    # An empty page (``touch``) is titled after its file name, a handbook folder without an
+    # index page after the folder's: bytes that are not UTF-8 show as U+FFFD, as a terminal
+    # shows them, and the "Edit this page" link percent-encodes them.
+    root = make_site(tmp_path / "site")
+    write(root, "site.toml", (root / "site.toml").read_text(encoding="utf-8")
+          + 'repo_url = "https://git.example.org/site"\n')
+    state, _ = incremental.build(load_config(root))
+    page, nested = root / "content/handbook/bad\udcffname.md", root / "content/handbook/f\udcffolder/inside.md"
+    page.touch()
+    write(root, "content/handbook/f\udcffolder/inside.md", "---\ntitle: Inside\nmaintainedBy: ops\n---\nIn.\n")
+    state, result = incremental.update(state, [page, nested.parent])
+    assert result.ok, result.errors
+    html = state.outputs["handbook/bad-name/index.html"].decode("utf-8")
+    assert "Bad\ufffdname</h1>" in html and "/edit/main/content/handbook/bad%FFname.md" in html
+    assert "F\ufffdolder</span>" in state.outputs["handbook/guide/index.html"].decode("utf-8")
+    _same_as_full_run(state)
+
+
 def test_a_folder_watched_for_the_first_time_is_looked_at_again(tmp_path):
     """Files copied into a folder before its watch is set are seen nowhere else: the folder
     is handed back to be looked at again, as one made anew is."""
