@@ -293,11 +293,20 @@ def _main(argv: list[str] | None = None) -> tuple[int, Console | None]:
         return 1, console
 
 
+def _write_names_as_on_disk(stream) -> None:
+    """A file name that is not valid UTF-8 is held with surrogate escapes, which a strict
+    stream cannot encode: it is written as the bytes it has on disk instead (as Python itself
+    does under the C locale), so a diagnostic naming it is printed, not an encoding error."""
+    if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="surrogateescape")
+
+
 def run() -> None:
     """The ``devrel-site`` command. After ``build``, ``check`` or ``linkcheck`` the process
     ends as soon as its output is flushed: everything was written and closed, and tearing
     down a large site's objects one by one would only add time (a tenth of a second at
     10,000 pages)."""
+    _write_names_as_on_disk(sys.stdout)
     code, console = _main()      # the console keeps what the command made until the process ends
     if _named_command(sys.argv[1:]) in CORE_COMMANDS:
         try:

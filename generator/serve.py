@@ -799,7 +799,10 @@ def _rebuild_loop(live: Live, batcher: Batcher, watcher: Watcher,
             batcher.add([str(folder) for folder in fresh], True)
         if result.kind == "none" and event is None:
             continue
-        report(result, event)
+        try:
+            report(result, event)
+        except (OSError, ValueError):    # the terminal is gone or cannot show it: serving goes on
+            pass
 
 
 def cmd_serve(args: argparse.Namespace, console) -> int:

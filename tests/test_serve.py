@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import queue
 import re
 import shutil
@@ -71,8 +72,8 @@ def make_site(root: Path, *, editor_url: str = "vscode://file/{path}:{line}:{col
 class Served:
     """``devrel-site serve`` in a subprocess; its output is collected by threads."""
 
-    def __init__(self, root: Path, *args: str):
-        self.proc = subprocess.Popen([str(CLI), "serve", "--root", str(root), *args],
+    def __init__(self, root: Path, *args: str, env: dict | None = None):
+        self.proc = subprocess.Popen([str(CLI), "serve", "--root", str(root), *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      errors="replace")      # a file name may not be UTF-8
         self.err_lines: queue.Queue[str] = queue.Queue()
@@ -200,8 +201,8 @@ class Events:
 def served(tmp_path):
     started: list[Served] = []
 
-    def start(root: Path | None = None, *args: str) -> Served:
-        server = Served(root or make_site(tmp_path / "site"), "--port", "0", *args).started()
+    def start(root: Path | None = None, *args: str, env: dict | None = None) -> Served:
+        server = Served(root or make_site(tmp_path / "site"), "--port", "0", *args, env=env).started()
         started.append(server)
         return server
 
@@ -850,6 +851,39 @@ def test_a_file_name_that_is_not_utf8_is_reported_as_a_build_reports_it(served, 
         assert server.status()["ok"] is True
         assert "Gamma Again" in server.get("/patterns/gamma/")[2]
         assert "Fixed." in server.get("/handbook/bad-name/")[2]
+    finally:
+        events.close()
+    assert server.stop() == 0
+    assert "Traceback" not in "".join(server.err)
+
+
+def test_a_name_that_is_not_utf8_is_printed_on_a_strict_terminal(served, tmp_path):
+    # With a UTF-8 locale other than C, standard output refuses the surrogate escapes a name
+    # that is not UTF-8 is held with: the diagnostic naming it is written with the name's own
+    # bytes, by build and by serve, whose rebuilds go on.
+    root = make_site(tmp_path / "site")
+    bad = "content/handbook/bad\udcffname.md"
+    write(root, bad, "---\ntitle: Bad Name\nmaintainedBy: ops\n---\nSee [x](nowhere.md).\n")
+    strict = {**os.environ, "PYTHONIOENCODING": "utf-8"}
+    built = subprocess.run([str(CLI), "build", "--root", str(root)], capture_output=True, env=strict, timeout=60)
+    assert built.returncode == 1 and b"Traceback" not in built.stderr
+    assert b"content/handbook/bad\xffname.md:5:5: error[link-broken]" in built.stdout
+    (root / bad).unlink()
+    server = served(root, env=strict)
+    events = Events(server)
+    try:
+        events.next("hello")
+        write(root, bad, "---\ntitle: Bad Name\nmaintainedBy: ops\n---\nSee [x](nowhere.md).\n")
+        events.next("overlay")
+        deadline = time.monotonic() + WAIT
+        while not any("content/handbook/bad\ufffdname.md:5:5: error[link-broken]" in line for line in server.out):
+            assert time.monotonic() < deadline, server.out
+            time.sleep(0.02)
+        (root / bad).unlink()
+        events.next("reload")
+        write(root, "content/patterns/gamma.md", pattern("Gamma Again", categories="[Code]"))
+        events.next("reload")
+        assert "Gamma Again" in server.get("/patterns/gamma/")[2]
     finally:
         events.close()
     assert server.stop() == 0
