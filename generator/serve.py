@@ -374,6 +374,8 @@ class Snapshot:
     generation: int
     status: Mapping = field(hash=False)
     pending: frozenset[str] = frozenset()     # output paths still being rendered: answered when done
+    rendered: bool = True                     # False when the site could not be rendered at start:
+                                              # no pages, so no good build to keep serving
 
 
 class Live:
@@ -385,7 +387,8 @@ class Live:
         # the server never shares one with this run's and reloads once it reconnects.
         first = time.time_ns() // 1_000_000
         self.snapshot = Snapshot(state.files, state.config.base_path, first,
-                                 status_payload(state.config, result.diagnostics, first))
+                                 status_payload(state.config, result.diagnostics, first),
+                                 rendered=not (state.stale or state.broken))
         self._clients: list[queue.Queue] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -465,15 +468,21 @@ class Live:
         if result.kind == "none":
             return None
         config = self.state.config
-        if not result.ok:
+        # With errors, the last good build is kept; but when the site could not be rendered at
+        # start there is none, and the site as it now renders is served, errors and all, as a
+        # start with errors is.
+        rendered = not (self.state.stale or self.state.broken)
+        if not result.ok and (previous.rendered or not rendered):
             status = status_payload(config, result.diagnostics, previous.generation)
-            self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status))
+            self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status,
+                                  rendered=previous.rendered))
             self.broadcast(sse("overlay", status))
             return "overlay"
         was_ok = bool(previous.status.get("ok"))
         if not result.outputs and was_ok and config.base_path == previous.base_path and not self.state.pending:
             status = status_payload(config, result.diagnostics, previous.generation)
-            self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status))
+            self.publish(Snapshot(previous.files, previous.base_path, previous.generation, status,
+                                  rendered=previous.rendered))
             return None
         generation = previous.generation + 1
         status = status_payload(config, result.diagnostics, generation)
@@ -769,7 +778,9 @@ def _line(result: Rebuild, event: str | None) -> str:
     head = f"{_clock()} {_what(result)} changed: "
     if not result.ok:
         n = len(result.errors)
-        return head + f"{n} error{'s' if n != 1 else ''} in {ms:.0f} ms (still serving the last good build)"
+        kept = "still serving the last good build" if event != "reload" else \
+            "served with its errors: none rendered before"
+        return head + f"{n} error{'s' if n != 1 else ''} in {ms:.0f} ms ({kept})"
     if event == "css":
         return head + f"stylesheet reloaded in {ms:.0f} ms"
     if result.kind == "full":

@@ -320,6 +320,35 @@ def test_template_error_and_crash_keep_the_server_up(served, tmp_path):
     assert server.stop() == 0
 
 
+def test_a_template_fixed_after_a_failed_start_is_served_with_the_content_errors_left(served, tmp_path):
+    # Started with a template that does not compile, nothing renders: there is no good build
+    # to keep serving. Once the template is fixed, the site is served, errors and all, as a
+    # start with a content error alone would be.
+    root = make_site(tmp_path / "site")
+    base = (REPO / "themes" / "default" / "templates" / "base.html").read_text(encoding="utf-8")
+    write(root, "themes/default/templates/base.html", base.replace("{% block main %}", "{% block main %"))
+    write(root, "content/patterns/alpha.md",
+          pattern("Alpha", tags="[devrel, events]").replace("## Solution\n", ""))
+    server = served(root)
+    events = Events(server)
+    try:
+        _, data = events.next("hello")
+        assert {e["code"] for e in data["errors"]} == {"section-missing", "template-error"}
+        write(root, "content/patterns/gamma.md", pattern("Gamma Again", categories="[Code]"))
+        events.next("overlay")                                  # the template still fails
+        write(root, "themes/default/templates/base.html", base)
+        events.next("reload")
+        assert [e["code"] for e in server.status()["errors"]] == ["section-missing"]
+        code, _, body = server.get("/patterns/gamma/")
+        assert code == 200 and "Gamma Again" in body
+        write(root, "content/patterns/beta.md", pattern("Beta", solution="Broken too.").replace("## Context\n", ""))
+        events.next("overlay")                                  # from now on, the last good build is kept
+        assert "Broken too." not in server.get("/patterns/beta/")[2]
+    finally:
+        events.close()
+    assert server.stop() == 0
+
+
 @pytest.mark.parametrize("path", ["/../site.toml", "/%2e%2e/site.toml", "/..%2fsite.toml", "//etc/passwd",
                                   "/patterns/..%5c..%5csite.toml", "/%2E%2E/%2E%2E/etc/passwd",
                                   "/patterns/%2e%2e/%2e%2e/site.toml", "/patterns\\..\\site.toml",
