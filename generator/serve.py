@@ -817,6 +817,29 @@ def _rebuild_loop(live: Live, batcher: Batcher, watcher: Watcher,
 
 
 def cmd_serve(args: argparse.Namespace, console) -> int:
+    """``serve`` until Ctrl-C (SIGINT) or SIGTERM, which end it with 0 whenever they come."""
+    stop, serving = threading.Event(), threading.Event()
+
+    def stopped(*_) -> None:
+        """Serving stops. The first signal to come before serving started (during the first
+        build, say) interrupts what runs, so that it stops at once all the same."""
+        interrupt = not stop.is_set() and not serving.is_set()
+        stop.set()
+        if interrupt:
+            raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        return _serve(args, console, stop, serving)
+    except KeyboardInterrupt:        # stopped before serving started (what was started is stopped)
+        console.note("stopping")
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _serve(args: argparse.Namespace, console, stop: threading.Event, serving: threading.Event) -> int:
     from .cli import _config
     config = _config(args, console)
     if config is None:
@@ -867,8 +890,6 @@ def cmd_serve(args: argparse.Namespace, console) -> int:
             if not rebuilt.ok:
                 console.report(list(rebuilt.diagnostics), "text", rebuilt.pages)
 
-        stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
         worker = threading.Thread(target=_rebuild_loop, args=(live, batcher, watcher, report),
                                   name="devrel-rebuild", daemon=True)
         try:
@@ -880,6 +901,7 @@ def cmd_serve(args: argparse.Namespace, console) -> int:
             print(f"serving {url}{also}; press Ctrl-C to stop", file=sys.stderr, flush=True)
             if args.open:
                 threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
+            serving.set()
             while not stop.wait(0.5):
                 pass
             console.note("stopping")
@@ -887,8 +909,6 @@ def cmd_serve(args: argparse.Namespace, console) -> int:
             batcher.close()
             if worker.is_alive():
                 worker.join(timeout=5)
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
     finally:
         watcher.stop()
         batcher.close()

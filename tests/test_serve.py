@@ -497,6 +497,35 @@ def test_signals_stop_cleanly_with_open_event_streams(served, sig):
     events.close()
 
 
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signals_during_the_first_build_stop_cleanly(tmp_path, sig):
+    root = make_site(tmp_path / "site")
+    for n in range(400):                 # a first build long enough to be interrupted
+        write(root, f"content/patterns/filler-{n:03}.md", pattern(f"Filler {n:03}"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([str(CLI), "serve", "--root", str(root), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:                      # the port is bound just before the first build starts
+            assert time.monotonic() < deadline and proc.poll() is None
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.005)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=WAIT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert "serving http" not in err                 # it was stopped during the first build
+    assert proc.returncode == 0 and "Traceback" not in err and "stopping" in err
+
+
 def test_a_missing_site_toml_key_is_a_usage_error(tmp_path):
     root = make_site(tmp_path / "site")
     write(root, "site.toml", "nonsense = 1\n")
