@@ -23,8 +23,10 @@ from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
 from .links import Target, UrlIndex, build_index, resolve, section_folders
 from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
-from .render import Interrupted, compile_templates, make_environment, render_all, render_failure, theme_paths
+from .render import (Interrupted, Renderer, compile_templates, make_environment, render_failure, render_jobs,
+                     theme_paths)
 from .site import FIXED_URLS, Site, build_site, taxonomy_urls
+from .urls import output_file
 from .validate import check_readmes, check_redirects, check_slugs, check_taxonomies, validate_page
 
 
@@ -193,14 +195,23 @@ def analyse(config: SiteConfig, pages: list[Page], rendered: dict[str, Rendered]
 
 def render_site(site: Site, env: jinja2.Environment | None = None,
                 only=None, among=None, stop: Callable[[], bool] | None = None) -> tuple[dict[str, bytes], list[Diagnostic]]:
-    """Render the site model in this process; failures become diagnostics. ``stop`` may
-    interrupt it (``render.Interrupted`` is raised, see ``render.Renderer``)."""
+    """Render the site model in this process: every output file as ``{path: bytes}``. ``only``
+    filters by output URL, ``among`` limits the URLs looked at (see ``render.render_jobs``).
+    A failure becomes a diagnostic naming the output that failed, as ``render_stream``'s do.
+    ``stop`` may interrupt it (``render.Interrupted`` is raised, see ``render.Renderer``)."""
     try:
-        return render_all(site, env or make_environment(site.config), only, among, stop), []
-    except Interrupted:
-        raise
+        jobs = render_jobs(Renderer(site, env or make_environment(site.config), stop), only, among)
     except Exception as exc:
         return {}, [render_failure(site.config, exc)]
+    outputs: dict[str, bytes] = {}
+    for url, job in jobs.items():
+        try:
+            outputs[output_file(url)] = job()
+        except Interrupted:
+            raise
+        except Exception as exc:
+            return {}, [render_failure(site.config, exc, url)]
+    return outputs, []
 
 
 def run(config: SiteConfig, *, drafts: bool = False, render: bool = True,

@@ -445,15 +445,6 @@ def site_urls(site: Site) -> frozenset[str]:
     return frozenset(p.url for p in site.pages if p.kind != CATALOG)
 
 
-def render_all(site: Site, env: jinja2.Environment, only: Callable[[str], bool] | None = None,
-               among: Collection[str] | None = None, stop: Callable[[], bool] | None = None) -> dict[str, bytes]:
-    """Every output file of the site as ``{path: bytes}``. ``only`` filters by output URL;
-    ``among`` limits the URLs looked at (see ``render_jobs``); ``stop`` may interrupt (see
-    ``Renderer``)."""
-    jobs = render_jobs(Renderer(site, env, stop), only, among)
-    return {output_file(url): job() for url, job in jobs.items()}
-
-
 def render_failure(config: SiteConfig, exc: BaseException, url: str | None = None) -> Diagnostic:
     """A rendering exception as a diagnostic pointing at the template and line at fault;
     ``url`` names the output being rendered, when known."""

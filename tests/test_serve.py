@@ -755,6 +755,18 @@ def test_template_edit_parses_no_markdown(tmp_path, monkeypatch):
     _same_as_full_run(state)
 
 
+def test_a_template_failing_while_it_renders_is_reported_as_a_build_reports_it(tmp_path):
+    root = make_site(tmp_path / "site")
+    template = (REPO / "themes" / "default" / "templates" / "pattern.html").read_text(encoding="utf-8")
+    state, _ = incremental.build(load_config(root))
+    path = write(root, "themes/default/templates/pattern.html",
+                 template.replace("{% block main %}", "{% block main %}{{ page.title + 1 }}", 1))
+    state, result = incremental.update(state, [path])
+    [error] = result.errors
+    assert error.code == "internal-error" and error.message.startswith("rendering /patterns/alpha/ failed: TypeError")
+    assert result.diagnostics == run(state.config).diagnostics == run(state.config, workers=1).diagnostics
+
+
 @pytest.mark.parametrize("folder", ["themes", "themes/default", "themes/default/templates"])
 def test_a_theme_folder_going_away_drops_its_template_overrides(tmp_path, folder):
     # Only the folder itself is reported when it is moved away (its files are not): its
