@@ -235,7 +235,7 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
         note(f"warning: {problem}")
     if state is None or state.config != config or state.drafts != drafts:
         return None
-    state = replace(state, env=make_environment(config))
+    state = replace(state, env=make_environment(config, cache.template_folder(config)))
     new, rebuild = update(state, changed)
     if rebuild.kind == "failed" or new.broken or new.stale:
         return None

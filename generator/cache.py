@@ -70,6 +70,12 @@ def cache_folder(config: SiteConfig) -> Path:
     return config.root / FOLDER / "build"
 
 
+def template_folder(config: SiteConfig) -> Path:
+    """Where the cache keeps the compiled code of the theme's templates (per Jinja version)."""
+    import jinja2
+    return cache_folder(config) / f"templates-{jinja2.__version__}"
+
+
 def pack_folder(config: SiteConfig) -> Path:
     """Where the cache keeps page HTML (see ``packs``)."""
     return cache_folder(config) / "html"

@@ -56,10 +56,32 @@ def theme_paths(config: SiteConfig) -> ThemePaths:
                       static=tuple(f / "static" for f in seen if (f / "static").is_dir()))
 
 
-def make_environment(config: SiteConfig) -> jinja2.Environment:
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Jinja's bytecode cache in a folder, where an entry that cannot be read (cut short,
+    damaged) is compiled again instead of failing the build."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:
+            bucket.reset()
+
+
+def make_environment(config: SiteConfig, compiled: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment of the site's theme. With ``compiled``, a folder, the compiled
+    code of each template is kept there and used again while the template's source is the
+    same (Jinja's bytecode cache; each entry holds the checksum of its source)."""
     paths = theme_paths(config)
+    bytecode = None
+    if compiled is not None:
+        try:
+            compiled.mkdir(parents=True, exist_ok=True)
+            bytecode = _CompiledTemplates(str(compiled))
+        except OSError:
+            bytecode = None           # a cache that cannot be written: compile as usual
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(p) for p in paths.templates]),
+        bytecode_cache=bytecode,
         autoescape=jinja2.select_autoescape(["html", "xml"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,

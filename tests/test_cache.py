@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import jinja2.bccache
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -169,6 +170,24 @@ def test_truncated_or_corrupt_cache_is_discarded_with_a_warning(site):
     (root / ".devrel-cache/build/manifest.pickle").write_bytes(b"not a pickle")
     result = run_cli("build", "--root", str(root))
     assert result.code == 0 and "cannot be read" in result.err
+    assert tree(root / "build") == cold_copy(root)
+
+
+def test_warm_builds_keep_compiled_templates_and_recompile_a_damaged_one(site):
+    root = site(base_files())
+    config = load_config(root)
+    assert build(config).kind == "cold"
+    page = root / "content/patterns/beta.md"
+    page.write_text(page.read_text() + "\nChanged.\n")
+    assert build(config).kind == "warm"
+    compiled = sorted((root / ".devrel-cache/build").glob("templates-*/*"))
+    assert compiled, "the warm build kept no compiled template"
+    cut = len(jinja2.bccache.bc_magic) + 2   # the header whole, the source's checksum cut short
+    for entry in compiled:
+        entry.write_bytes(entry.read_bytes()[:cut])
+    page.write_text(page.read_text() + "\nChanged again.\n")
+    outcome = build(config)
+    assert outcome.kind == "warm" and not outcome.diagnostics, outcome
     assert tree(root / "build") == cold_copy(root)
 
 
