@@ -244,8 +244,19 @@ def _shared(state) -> list:
         objects += [state.rendered[key].sections, state.rendered[key].variants]
     if state.analysis is not None:
         objects += [state.analysis.targets[key] for key in sorted(state.analysis.targets)]
+        index = state.analysis.index
+        objects += [state.analysis.targets, index, index.by_source, index.by_url, index.slugs, index.folders,
+                    index.stems, index.redirects, index.files]
     if state.site is not None:
-        objects += [state.site.info[key] for key in sorted(state.site.info)]
+        site = state.site
+        objects += [site.info[key] for key in sorted(site.info)]
+        # The site model as a whole and in parts: an edit that changes a page's body or title
+        # leaves most of them as they were (see ``site.refresh_site``).
+        objects += [site, site.pages, site.patterns, site.handbook, site.tags, site.categories, site.backlinks,
+                    site.outlinks, site.nav, site.updated, site.info]
+        objects += [site.backlinks[key] for key in sorted(site.backlinks)]
+        objects += [site.outlinks[key] for key in sorted(site.outlinks)]
+        objects += list(site.tags) + list(site.categories)
     return objects
 
 

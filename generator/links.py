@@ -112,6 +112,8 @@ def with_pages(index: UrlIndex, pages: Iterable[Page]) -> UrlIndex:
         old = index.by_source.get(page.source)
         if old is None or (old.url, old.slug, old.kind) != (page.url, page.slug, page.kind):
             raise ValueError(f"{page.source} is not in the index as it is")
+        if old == page and old.fields == page.fields:
+            continue                  # read again unchanged (a body edit): the indexed page serves
         for name, table in tables.items():
             for key in [k for k in _keys(name, page) if table.get(k) is old]:
                 if name not in copied:
