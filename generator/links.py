@@ -48,6 +48,7 @@ class Target:
     written: str = ""             # the path part as the author wrote it
     query: str = ""               # "?a=b" as written, kept in the link
     via: str | None = None        # the old URL (an alias of ``page``) the link names, when it names one
+    folder: str | None = None     # for a broken link: the folder of the sources without a page it names
 
 
 def _nfc(path: str) -> str:
@@ -278,17 +279,11 @@ def _resolve(path: str, fragment_value: str | None, folder: str, index: UrlIndex
     section = _section_for(joined, index)
     if section is not None:
         return Target(URL, url=section, fragment=fragment_value, written=path)
-    if folder_without_page(joined, index):
+    if joined.rstrip("/") in index.source_folders:
         # A folder of the sources without an index or README page: read as a URL relative to
         # the page, "./" would be the page itself.
-        return Target(BROKEN, written=path, fragment=fragment_value)
+        return Target(BROKEN, written=path, fragment=fragment_value, folder=joined.rstrip("/"))
     return None
-
-
-def folder_without_page(folder: str, index: UrlIndex) -> bool:
-    """Whether ``folder`` (from the site root) holds pages or files but has no page of its own."""
-    folder = folder.rstrip("/")
-    return folder in index.source_folders and _page_for(folder, index) is None and _section_for(folder, index) is None
 
 
 def _resolve_url(site_path: str, index: UrlIndex, fragment: str | None, written: str) -> Target:

@@ -6,13 +6,11 @@ import difflib
 import posixpath
 from collections import defaultdict
 from typing import Iterable, Mapping
-from urllib.parse import unquote
 
 from .config import KNOWN_SECTIONS, SiteConfig
 from .content import CATALOG, HANDBOOK, PATTERN, Page, SourceFile
 from .diagnostics import Diagnostic, make
-from .links import (BROKEN, PAGE, Target, UrlIndex, folder_without_page, never_published, suggest_anchor,
-                    suggest_file, suggest_page)
+from .links import BROKEN, PAGE, Target, UrlIndex, never_published, suggest_anchor, suggest_file, suggest_page
 from .markdown import Rendered
 from .site import OWN_FOLDERS, taxon_slug
 from .urls import output_file, same_name
@@ -96,16 +94,15 @@ def check_links(page: Page, rendered: Rendered, targets: tuple[Target, ...], ind
             kind = "file" if link.kind == "image" or not target.written.lower().endswith((".md", ".html", "/")) \
                 and "." in target.written.rsplit("/", 1)[-1] else "page"
             hidden = never_published(target.written)
-            suggest = suggest_file if kind == "file" else suggest_page
-            suggestion = None if hidden else suggest(target.written, page, index)
-            hint = f"did you mean '{suggestion}'?" if suggestion else None
-            if hidden:
-                hint = f"'{hidden}' starts with '{hidden[0]}': such files and folders are not published"
-            folder = _linked_folder(target.written, page)
-            if folder is not None and folder_without_page(folder, index):
+            if target.folder is not None:
                 kind = "page"
-                hint = (f"the folder '{folder}' has no index.md, _index.md or README.md: "
+                hint = (f"the folder '{target.folder}' has no index.md, _index.md or README.md: "
                         "add one, or link to a page in it")
+            elif hidden:
+                hint = f"'{hidden}' starts with '{hidden[0]}': such files and folders are not published"
+            else:
+                suggestion = (suggest_file if kind == "file" else suggest_page)(target.written, page, index)
+                hint = f"did you mean '{suggestion}'?" if suggestion else None
             found.append(make(page.source, link.line, link.column, "link-broken",
                               f"no {kind} '{target.written}'", hint))
             continue
@@ -131,15 +128,6 @@ def check_links(page: Page, rendered: Rendered, targets: tuple[Target, ...], ind
                                   f"published page links to draft '{other.source}'",
                                   "publish the target or remove the link"))
     return found
-
-
-def _linked_folder(written: str, page: Page) -> str | None:
-    """The folder of the sources a link written relative to ``page`` names, if it names one."""
-    path = unquote(written.partition("#")[0].partition("?")[0])
-    if not path or path.startswith("/") or path.lower().endswith((".md", ".markdown", ".html", ".htm")):
-        return None
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(page.source), path))
-    return None if joined.startswith("..") else joined
 
 
 def check_slugs(pages: Iterable[Page], reserved: Iterable[str]) -> list[Diagnostic]:
