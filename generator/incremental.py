@@ -46,7 +46,7 @@ from .content import (CATALOG, HANDBOOK, MARKDOWN_SUFFIXES, PATTERN, Page, Sourc
 from .diagnostics import Diagnostic, Severity, apply_severities, make, sort_diagnostics
 from .markdown import Rendered
 from .parallel import load_and_parse
-from .links import Target, with_pages
+from .links import Target, linked_sources, with_pages
 from .pipeline import (Analysis, analyse, category_texts, git_dates, referrers, render_site, resolve_links,
                        static_files)
 from .render import Interrupted, make_environment, theme_paths
@@ -299,8 +299,7 @@ def _relinked(linked_from: Mapping[str, frozenset[str]], before: Mapping[str, tu
     ``before`` to ``after``."""
     result = dict(linked_from)
     for source in before.keys() | after.keys():
-        was = {t.page.source for t in before.get(source, ()) if t.page is not None}
-        now = {t.page.source for t in after.get(source, ()) if t.page is not None}
+        was, now = linked_sources(before.get(source, ())), linked_sources(after.get(source, ()))
         for target in was - now:
             left = result.get(target, frozenset()) - {source}
             if left:

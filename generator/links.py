@@ -51,6 +51,11 @@ class Target:
     folder: str | None = None     # for a broken link: the folder of the sources without a page it names
 
 
+def linked_sources(targets: Iterable[Target]) -> set[str]:
+    """The sources of the pages that ``targets`` (a page's resolved links) lead to."""
+    return {target.page.source for target in targets if target.page is not None}
+
+
 def _nfc(path: str) -> str:
     """One spelling of a path: "é" may be one character or "e" and an accent (as some file
     systems store names); links find the file either way."""

@@ -20,7 +20,7 @@ import jinja2
 from .config import SiteConfig
 from .content import MARKDOWN_SUFFIXES, Page, discover_all, published, walk_files
 from .diagnostics import Diagnostic, apply_severities, make, sort_diagnostics
-from .links import Target, UrlIndex, build_index, resolve, section_folders
+from .links import Target, UrlIndex, build_index, linked_sources, resolve, section_folders
 from .markdown import Rendered
 from .parallel import load_and_parse, render_stream
 from .render import (Interrupted, Renderer, compile_templates, make_environment, render_failure, render_jobs,
@@ -164,9 +164,8 @@ def referrers(targets: Mapping[str, tuple[Target, ...]]) -> dict[str, frozenset[
     """For each page with a link to it, the sources of the pages whose links lead there."""
     found: dict[str, set[str]] = {}
     for source, links in targets.items():
-        for target in links:
-            if target.page is not None:
-                found.setdefault(target.page.source, set()).add(source)
+        for linked in linked_sources(links):
+            found.setdefault(linked, set()).add(source)
     return {source: frozenset(linkers) for source, linkers in found.items()}
 
 

@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 from .config import SiteConfig
 from .content import CATALOG, HANDBOOK, PATTERN, Page, name_text
-from .links import PAGE, Target
+from .links import PAGE, Target, linked_sources
 from .markdown import Rendered
 from .patterns import PatternInfo, folded, pattern_info
 from .urls import slugify
@@ -267,10 +267,6 @@ def build_site(config: SiteConfig, pages: list[Page], rendered: Mapping[str, Ren
     )
 
 
-def _linked_pages(targets: tuple[Target, ...]) -> set[str]:
-    return {t.page.source for t in targets if t.kind == PAGE and t.page is not None}
-
-
 def _placed(page: Page) -> tuple:
     """What of a page decides which groups of the model it is in (as opposed to where in them)."""
     return (page.kind, page.rel, page.url, page.status, page.tags, page.categories)
@@ -307,7 +303,7 @@ def refresh_site(site: Site, pages: Mapping[str, Page], rendered: Mapping[str, R
         old, new = built.get(source), pages.get(source)
         if old is None or new is None or _placed(old) != _placed(new):
             return None
-        if _linked_pages(targets.get(source, ())) != _linked_pages(site.targets.get(source, ())):
+        if linked_sources(targets.get(source, ())) != linked_sources(site.targets.get(source, ())):
             return None
         if old != new or old.fields != new.fields:
             swaps[source] = (old, new)
@@ -346,7 +342,7 @@ def _with_pages(site: Site, swaps: Mapping[str, tuple[Page, Page]]) -> Site:
                 if next(n for n in getattr(group[0], prefix) if taxon_slug(n, prefix) == slug) != taxa[slug].name:
                     raise LookupError(slug)
                 taxa[slug] = replace(taxa[slug], pages=group)
-        for linked in _linked_pages(site.targets.get(source, ())):
+        for linked in linked_sources(site.targets.get(source, ())):
             if linked != source and linked in backlinks:
                 backlinks[linked] = _swapped(backlinks[linked], old, new, _sort_key)
     nav = site.nav
