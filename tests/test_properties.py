@@ -298,3 +298,30 @@ def test_skipping_the_plugin_passes_changes_nothing(pieces, pattern):
     text = "".join(pieces)
     assert fast.render(text) == slow.render(text)
     assert parse(fast, text, 1, pattern=pattern) == parse(slow, text, 1, pattern=pattern)
+
+
+def _with_markdown_it_renderer(config: SiteConfig):
+    """The parser with markdown-it's own HTML renderer instead of ``FastRenderer``."""
+    from markdown_it.renderer import RendererHTML
+    md = make_parser(config)
+    rules = md.renderer.rules
+    md.renderer = RendererHTML(md)
+    md.renderer.rules.update({name: getattr(rule, "__func__", rule).__get__(md.renderer)
+                              for name, rule in rules.items()})
+    return md
+
+
+@given(st.lists(st.one_of(block_line, note_pieces, inline_links, plain_text, body_lines,
+                          st.sampled_from(["\n", "\n\n", "  - a\n\n  - b\n", "- a\n  > q\n- b\n", "<br>", "| a | b |\n|--|--|\n| c | d |\n",
+                                           "Term\n: def\n", "```py\nx = 1\n```\n", "![alt *e*](i.png \"t\")", "Text {#id .c}\n"])),
+                max_size=12), st.booleans(), st.booleans())
+@example(["- a\n\n  > q\n- b\n"], False, True)
+@settings(max_examples=500, deadline=None)
+def test_the_fast_renderer_writes_what_markdown_it_writes(pieces, xhtml, typographer):
+    config = SiteConfig(root=Path("."), typographer=typographer)
+    fast, slow = make_parser(config), _with_markdown_it_renderer(config)
+    fast.options["xhtmlOut"] = slow.options["xhtmlOut"] = xhtml
+    text = "".join(pieces)
+    assert type(slow.renderer) is not type(fast.renderer)
+    assert fast.render(text) == slow.render(text)
+    assert parse(fast, text, 1, pattern=True).html == parse(slow, text, 1, pattern=True).html
