@@ -50,6 +50,9 @@ def _quiet_gc():
     try:
         yield
     finally:
+        # The results that came in meanwhile are long-lived too: moved aside with the rest,
+        # they are not all scanned by the first collection once the collector runs again.
+        gc.freeze()
         if not caller_froze:
             gc.unfreeze()
         if was_enabled:
@@ -60,12 +63,12 @@ def _quiet_gc():
 def _collector_paused():
     """Inside a worker, for one chunk: parsing and rendering allocate many short-lived
     objects and almost no reference cycles (none from a parse, about two per rendered
-    page), so the cycle collector only costs time there; it runs once per chunk instead."""
+    page), so the cycle collector only costs time there. It runs once per chunk, before
+    it: by then the previous chunk's results have been sent and freed, so it has little
+    to look through (after the chunk, it would scan every object of its results)."""
+    gc.collect()
     gc.disable()
-    try:
-        yield
-    finally:
-        gc.collect()
+    yield
 
 
 def _claim(counter, total: int) -> int | None:
