@@ -188,6 +188,25 @@ class FastRenderer(RendererHTML):
         return "".join(f' {escapeHtml(key)}="{escapeHtml(str(value))}"' for key, value in token.attrs.items())
 
 
+# A link target of these characters alone, without a scheme or a host, is one markdown-it
+# leaves as it is: nothing to percent-encode (``%`` is left out: a lone one is encoded),
+# nothing its URL parser would take apart and put back differently.
+_PLAIN_TARGET = re.compile(r"[A-Za-z0-9/._~#?=&+,;!*'()$-]+")
+
+
+def _quick_normalize_link(normalize: Callable[[str], str]) -> Callable[[str], str]:
+    """markdown-it's link normaliser, answering at once for a plain relative target (most
+    links between pages) and remembering its answers for the others."""
+    remembered = functools.lru_cache(maxsize=1 << 12)(normalize)
+
+    def normalize_link(url: str) -> str:
+        if _PLAIN_TARGET.fullmatch(url) is not None and not url.startswith("//"):
+            return url
+        return remembered(url)
+
+    return normalize_link
+
+
 def make_parser(config: SiteConfig) -> MarkdownIt:
     # "store_labels" keeps a reference link's label in its token: that tells it from an
     # inline link when looking for where it is written (``_locate``).
@@ -198,8 +217,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if config.highlight:
         options["highlight"] = _highlight
     md = MarkdownIt("commonmark", options, renderer_cls=FastRenderer).enable(["table", "strikethrough"])
-    # A link's target is normalised the same way each time: pages share most of theirs.
-    md.normalizeLink = functools.lru_cache(maxsize=1 << 12)(md.normalizeLink)
+    md.normalizeLink = _quick_normalize_link(md.normalizeLink)
     if config.typographer:
         md.enable(["replacements", "smartquotes"])
     # Definition lists (Hugo's default) and "!!! note" admonitions (MkDocs') besides footnotes.
@@ -377,6 +395,8 @@ def _inline_with_plain_text_shortcut(state) -> None:
                 token.children = []
             if _NOT_PLAIN.search(token.content) is None:
                 token.children.extend(_plain_text_tokens(token.content))
+            elif (made := _plain_text_and_links(md, token.content)) is not None:
+                token.children.extend(made)
             else:
                 md.inline.parse(token.content, md, state.env, token.children)
 
@@ -403,6 +423,30 @@ def _plain_link(state, silent: bool) -> bool:
     state.push("link_close", "a", -1)
     state.pos = found.end()
     return True
+
+
+def _plain_text_and_links(md: MarkdownIt, text: str) -> list[Token] | None:
+    """The tokens of text that is plain but for links ``_plain_link`` makes (the commonest
+    paragraph with a link), as the inline parser gives them; None for any other text."""
+    tokens: list[Token] = []
+    start = 0
+    for found in _PLAIN_LINK.finditer(text):
+        before = text[start:found.start()]
+        # "![...](...)" is an image; any other mark before the link is the parser's to read.
+        if before.endswith("!") or _NOT_PLAIN.search(before) is not None:
+            return None
+        href = md.normalizeLink(found.group(2))
+        if not md.validateLink(href):
+            return None
+        tokens += _plain_text_tokens(before)
+        opening = Token("link_open", "a", 1)
+        opening.attrs = {"href": href}
+        tokens += (opening, Token("text", "", 0, content=found.group(1), level=1), Token("link_close", "a", -1))
+        start = found.end()
+    rest = text[start:]
+    if not tokens or _NOT_PLAIN.search(rest) is not None:
+        return None
+    return tokens + _plain_text_tokens(rest)
 
 
 def _plain_text_tokens(text: str) -> list[Token]:
