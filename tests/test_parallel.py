@@ -62,6 +62,22 @@ def test_parses_come_back_in_the_order_of_the_sources(tmp_path):
     assert set(rendered) == {s.path for s in shuffled}
 
 
+def test_what_is_made_while_workers_run_is_set_aside_from_the_cycle_collector():
+    """Results that came in while the workers ran are long-lived: they are not left in the
+    collector's youngest generation, where its first run would scan every one of them."""
+    import gc
+    from generator.parallel import _quiet_gc
+    assert gc.isenabled()
+    gc.collect()
+    with _quiet_gc():
+        assert not gc.isenabled()
+        kept = [[n] for n in range(20_000)]
+    young = gc.get_count()[0]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert young < gc.get_threshold()[0], young
+    assert any(item is kept[-1] for item in gc.get_objects(generation=2))
+
+
 def test_results_are_put_back_in_chunk_order_as_soon_as_they_can_be():
     arrivals = [(2, "c"), (0, "a"), (3, "d"), (1, "b"), (4, "e")]
     seen = []
