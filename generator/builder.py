@@ -39,8 +39,9 @@ class Outcome:
     changed: int = 0
     elapsed: float = 0.0
     reason: str = ""       # why the build stopped, when it did
-    # What the pipeline made (a cold build's ``Result``): a caller about to end the process
-    # may keep it to the end instead of spending time freeing it object by object.
+    # What the build made (a cold build's ``Result``, a warm build's states): a caller about
+    # to end the process may keep it to the end instead of spending time freeing it object
+    # by object.
     made: object = field(default=None, repr=False, compare=False)
 
 
@@ -294,7 +295,10 @@ def _warm(config: SiteConfig, drafts: bool, keep_going: bool, strict: bool, mani
         cache.save(config, manifest, stored, base)
     except OSError:
         cache.discard(config)
-    return Outcome(diagnostics, rebuild.pages, "warm", True, files=len(keep), changed=changed_files)
+    # The loaded state and what was made from it go with the outcome, so that returning does
+    # not free them object by object (0.1 s at 10,000 pages) when the process is about to end.
+    return Outcome(diagnostics, rebuild.pages, "warm", True, files=len(keep), changed=changed_files,
+                   made=(state, new, stored, base, manifest))
 
 
 def cached_check(config: SiteConfig, drafts: bool) -> tuple[tuple[Diagnostic, ...], int] | None:
