@@ -811,8 +811,8 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
           section_names: tuple[str, ...] = KNOWN_SECTIONS, render: bool = True) -> Rendered:
     """Parse one page body. ``body_line`` is the line of the body's first line in its file.
 
-    ``render=False`` skips making the HTML (checks need only the rest); the ids, headings,
-    sections and links are the same either way.
+    ``render=False`` skips making the HTML, the word count and the summary (checks need only
+    the rest); the ids, headings, sections, variants and links are the same either way.
     """
     names = _name_table(tuple(section_names))
     env: dict = {}
@@ -893,7 +893,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
             if section_open is not None and not heading_text:
                 section_open["content"] = True
                 section_open["text"].append(plain)
-            if not heading_text:
+            if render and not heading_text:           # words and summary are for pages shown
                 words += len(plain.split())
                 if not summary and previous is not None and previous.type == "paragraph_open" \
                         and previous.level == 0:
