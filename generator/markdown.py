@@ -246,6 +246,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     md.block.ruler.before("paragraph", "content_tab", content_tab)
     if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
+        md.block.ruler.after("plain_paragraph", "by_first_character", _by_first_character(md))
     md.core.ruler.at("normalize", _normalize)
     md.core.ruler.after("inline", "attr_lists", attr_lists)
     if config.autolink:
@@ -342,6 +343,38 @@ def _normalize(state) -> None:
 _BLOCK_RULES_KNOWN = frozenset({"table", "code", "fence", "blockquote", "hr", "list", "footnote_def", "reference",
                                 "html_block", "heading", "lheading", "paragraph", "deflist", "admonition",
                                 "content_tab"})
+
+
+# The block rules that only take a line starting with a mark of their own: ">", a fence, a
+# list's bullet or number, "[" (a reference or footnote), "<" (HTML), "!!!" or "???" (an
+# admonition), a rule's "*", "-" or "_", and "#" for a heading.
+_NEVER_A_LETTER = frozenset({"admonition", "fence", "blockquote", "hr", "list", "footnote_def", "reference",
+                             "html_block", "heading"})
+_NEVER_A_HASH = _NEVER_A_LETTER - {"heading"}
+
+
+def _by_first_character(md: MarkdownIt):
+    """A rule that tries on a line only the block rules that can take a line starting with
+    its first character, in their order, when that is a letter or "#" (most lines of a page,
+    at any depth): the others would each be tried and fail first."""
+    chain = [(rule.name, rule.fn) for rule in md.block.ruler.__rules__
+             if rule.enabled and rule.name not in ("plain_paragraph", "by_first_character")]
+    for_letter = tuple(fn for name, fn in chain if name not in _NEVER_A_LETTER)
+    for_hash = tuple(fn for name, fn in chain if name not in _NEVER_A_HASH)
+
+    def by_first_character(state, start: int, end: int, silent: bool) -> bool:
+        if silent:
+            return False
+        first = state.src[state.bMarks[start] + state.tShift[start]]
+        rules = for_hash if first == "#" else for_letter if first.isalpha() else None
+        if rules is None:
+            return False
+        for rule in rules:
+            if rule(state, start, end, False):
+                return True
+        return False
+
+    return by_first_character
 
 
 def _plain_paragraph(state, start: int, end: int, silent: bool) -> bool:

@@ -200,10 +200,11 @@ def test_the_plain_text_shortcut_makes_the_tokens_the_inline_parser_makes(parts,
 
 
 def _with_markdown_it_block_rules(config: SiteConfig):
-    """The parser with markdown-it's own first stage and without the plain-paragraph rule."""
+    """The parser with markdown-it's own first stage and block rules (no plain-paragraph rule,
+    no choosing of rules by a line's first character)."""
     from markdown_it.rules_core.normalize import normalize
     md = make_parser(config)
-    md.block.ruler.disable("plain_paragraph")
+    md.block.ruler.disable(["plain_paragraph", "by_first_character"])
     md.core.ruler.at("normalize", normalize)
     return md
 
@@ -221,8 +222,9 @@ block_line = st.tuples(block_starts, block_marks, st.sampled_from(["", "text", "
 @given(st.lists(block_line, max_size=14), st.sampled_from(["\n", "\r\n", "\r"]), st.booleans())
 @example(["Term", "", ": a definition after a blank line"], "\n", False)
 @example(["Word", "more", "===", "", "!!! note", "    Word"], "\r\n", True)
+@example(["# a | b", "|---|---|", "- Term", "  : not a definition", "> Quote", "> ===", "1. Word", "   ---"], "\n", False)
 @settings(max_examples=600, deadline=None)
-def test_the_plain_paragraph_rule_makes_the_tokens_the_block_rules_make(lines, newline, nul):
+def test_the_block_shortcuts_make_the_tokens_the_block_rules_make(lines, newline, nul):
     config = SiteConfig(root=Path("."))
     fast, slow = make_parser(config), _with_markdown_it_block_rules(config)
     text = newline.join(lines) + ("\0 x" if nul else "")
