@@ -465,8 +465,9 @@ def _plain_text_and_links(md: MarkdownIt, text: str) -> list[Token] | None:
     start = 0
     for found in _PLAIN_LINK.finditer(text):
         before = text[start:found.start()]
-        # "![...](...)" is an image; any other mark before the link is the parser's to read.
-        if before.endswith("!") or _NOT_PLAIN.search(before) is not None:
+        # "![...](...)" is an image and "^[...]" an inline footnote; a bare URL may run on into
+        # the link (see ``autolink.bare_url``); any other mark is the parser's to read.
+        if before.endswith(("!", "^")) or "://" in before or _NOT_PLAIN.search(before) is not None:
             return None
         href = md.normalizeLink(found.group(2))
         if not md.validateLink(href):
