@@ -14,7 +14,8 @@ raw HTML is left alone.
 
 ``bare_url`` is an inline rule: at the ``:`` of ``http://``, ``https://`` or ``ftp://`` in text that goes
 through the inline parser, it takes the whole link at once, as GitHub does, so that
-``__init__`` or ``**`` inside a URL is part of it, not emphasis. ``autolink_literals`` is a
+``__init__`` or ``**`` inside a URL is part of it, not emphasis (unless a ``www.`` link or an
+address that began before the scheme runs over it: ``www.http://x.org``). ``autolink_literals`` is a
 core rule that runs after the inline stage, before the typographer's replacements: it finds
 the rest (``www.`` links, addresses, and links in text that had no inline markup at all) in
 the text tokens. Known difference from GitHub: a ``www.`` link or an address holding ``__``
@@ -121,6 +122,11 @@ def bare_url(state, silent: bool) -> bool:
     start = pos - (len(state.pending) - scheme.start())
     if start > 0 and src[start - 1].isascii() and src[start - 1].isalnum() or _inside_html_link(state.tokens):
         return False
+    head = state.pending[:scheme.start()]
+    if ("www." in head or "@" in head) \
+            and any(begin < len(head) < end for begin, end, _ in find_links(head + src[start:state.posMax])):
+        return False          # a "www." link or an address begun before runs over the scheme, as
+        #                       ``autolink_literals`` reads the text
     links = find_links(src[start:state.posMax])
     if not links or links[0][0] != 0:
         return False

@@ -116,6 +116,17 @@ def test_an_http_link_is_taken_whole_before_emphasis_as_github_takes_it():
     assert [a["href"] for a in inside.select("a")] == ["x", "https://example.org/__t__"]
 
 
+@pytest.mark.parametrize("written, target", [("www.http://x.org/p", "http://www.http://x.org/p"),
+                                             ("a@b.http://x.org/p", "mailto:a@b.http")])
+def test_a_link_begun_before_a_scheme_runs_over_it_whatever_markup_the_text_holds(written, target):
+    """``www.http://x.org/p`` is one ``www.`` link in plain text, and ``a@b.http://x.org/p``
+    holds the address ``a@b.http``; markup elsewhere in the paragraph (which sends the text
+    through the inline parser) does not make a link start at the scheme instead."""
+    for text in (f"{written}\n", f"*a* {written}\n", f"[a](b) {written}\n"):
+        page = BeautifulSoup(MD.render(text), "html.parser")
+        assert [a["href"] for a in page.select("a")][-1] == target, text
+
+
 def test_the_typographer_leaves_a_bare_link_as_written():
     md = make_parser(SiteConfig(root=Path("."), typographer=True))
     html = md.render('"Quoted" -- see https://example.org/a--b/c... now\n')

@@ -331,13 +331,15 @@ def test_the_quick_link_normaliser_answers_as_markdown_it(target):
 
 
 @given(st.lists(st.one_of(plain_text, body_lines, inline_links, st.sampled_from([
-    "http://example.com/a_b", "https://x.org/p?q=1#f", "http://x.org/p", "ftp://x.org", "see http:", " www.example.com ", "[r]", "[r]: /ref", "a@b.co", "\n\n",
+    "http://example.com/a_b", "https://x.org/p?q=1#f", "http://x.org/p", "ftp://x.org", "see http:", "www.", " www.example.com ", "[r]", "[r]: /ref", "a@b.co", "\n\n",
     "!", " ! ", "  \n", "\n   ", "]", ")", "(", "`", "*", "&amp;"])), max_size=8), st.booleans(), st.booleans())
 @example(["x ", "[a](b)", "  \n", "y"], False, False)
 @example(["!", "[a](b)"], False, False)
 @example(["x [a](b)", "   \n", "y"], False, False)
 @example(["^", "[0](0)"], False, False)
 @example(["see http://x.com/", "[a](b)"], False, False)
+@example(["www.http://x.org/p"], False, False)
+@example(["a@b.http://x.org/p"], False, False)
 @settings(max_examples=800, deadline=None)
 def test_the_inline_shortcuts_make_the_tokens_the_inline_parser_makes(parts, typographer, breaks):
     """Plain text, and text plain but for inline links, get the tokens markdown-it's inline
