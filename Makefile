@@ -31,7 +31,7 @@ $(TEST_STAMP): pyproject.toml tests/package.json | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@if command -v npm >/dev/null 2>&1; then \
 		npm install --prefix tests --no-audit --no-fund --silent; \
-	else echo "npm not found: the accessibility test will fail without tests/node_modules/axe-core"; fi
+	else echo "npm not found: the accessibility and CommonMark tests will fail without tests/node_modules"; fi
 	@touch $@ $(SITE_STAMP)
 
 site: $(SITE_STAMP)
