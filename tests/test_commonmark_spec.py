@@ -6,6 +6,7 @@ that ``make test`` installs into ``tests/node_modules``."""
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -20,10 +21,11 @@ SPEC = Path(__file__).parent / "node_modules" / "commonmark-spec" / "spec.txt"
 _EXAMPLE = re.compile(r"^`{32} example\n(.*?)^\.\n.*?^`{32}$", re.MULTILINE | re.DOTALL)
 
 
-def spec_examples() -> list[str]:
+@functools.lru_cache(maxsize=1)
+def spec_examples() -> tuple[str, ...]:
     if not SPEC.exists():
         pytest.fail(f"{SPEC} is missing: run 'make test', which installs it with npm")
-    return [source.replace("\u2192", "\t") for source in _EXAMPLE.findall(SPEC.read_text(encoding="utf-8"))]
+    return tuple(source.replace("\u2192", "\t") for source in _EXAMPLE.findall(SPEC.read_text(encoding="utf-8")))
 
 
 def markdown_it_only(config: SiteConfig):
