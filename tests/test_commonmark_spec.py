@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from generator.config import SiteConfig
 from generator.markdown import make_parser, parse
+from test_properties import _with_markdown_it_renderer
 
 SPEC = Path(__file__).parent / "node_modules" / "commonmark-spec" / "spec.txt"
 _EXAMPLE = re.compile(r"^`{32} example\n(.*?)^\.\n.*?^`{32}$", re.MULTILINE | re.DOTALL)
@@ -32,19 +33,14 @@ def markdown_it_only(config: SiteConfig):
     """The parser with none of our shortcuts: markdown-it's first stage, block rules, inline
     stage and rules, link normaliser and HTML renderer (our plugins and rules stay)."""
     from markdown_it.common.normalize_url import normalizeLink
-    from markdown_it.renderer import RendererHTML
     from markdown_it.rules_core.inline import inline
     from markdown_it.rules_core.normalize import normalize
-    md = make_parser(config)
+    md = _with_markdown_it_renderer(config)
     md.block.ruler.disable(["plain_paragraph", "by_first_character"])
     md.inline.ruler.disable("plain_link")
     md.core.ruler.at("inline", inline)
     md.core.ruler.at("normalize", normalize)
     md.normalizeLink = normalizeLink
-    rules = md.renderer.rules
-    md.renderer = RendererHTML(md)
-    md.renderer.rules.update({name: getattr(rule, "__func__", rule).__get__(md.renderer)
-                              for name, rule in rules.items()})
     return md
 
 
