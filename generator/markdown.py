@@ -599,6 +599,26 @@ def _split_lines(children: list[Token]) -> list[list[Token]]:
     return lines
 
 
+def _may_hold_markers(body: str, names: dict[str, str]) -> bool:
+    """False when ``body`` cannot hold a legacy marker: a marker is strong text that starts
+    with a known section name, so the source has ``**`` or ``__`` (maybe with more ``*`` and
+    ``_``) right before the name's first word. An entity may spell the name, and a name of
+    other than ASCII letters may change with case differently: then the tokens are looked at."""
+    if "&" in body:
+        return True
+    search = _marker_search(tuple(names))
+    return search is None or search.search(body) is not None
+
+
+@functools.lru_cache(maxsize=16)
+def _marker_search(names: tuple[str, ...]) -> re.Pattern | None:
+    """What the source of a marker with one of ``names`` (lower case, single-spaced) holds."""
+    firsts = sorted({name.split(" ")[0] for name in names})
+    if not all(first.isascii() for first in firsts):
+        return None
+    return re.compile(r"(?:\*\*|__)[*_]*(?:" + "|".join(map(re.escape, firsts)) + ")", re.IGNORECASE)
+
+
 def _legacy_sections(tokens: list[Token], names: dict[str, str]) -> list[Token]:
     """Turn legacy marker paragraphs into level-2 headings plus a paragraph of the rest."""
     result: list[Token] = []
@@ -857,7 +877,7 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
     if "ref" in body and "{{" in body:
         body = hugo_refs(body)
     tokens = md.parse(body, env)
-    if pattern and ("**" in body or "__" in body):      # a legacy marker is strong text
+    if pattern and ("**" in body or "__" in body) and _may_hold_markers(body, names):
         tokens = _legacy_sections(tokens, names)
     source_lines = body.split("\n")
 
@@ -923,15 +943,16 @@ def parse(md: MarkdownIt, body: str, body_line: int, *, pattern: bool,
         if kind == "inline":
             heading_text = previous is not None and previous.type == "heading_open"
             children = token.children or []
-            plain = _plain(children)
-            if section_open is not None and not heading_text:
-                section_open["content"] = True
-                section_open["text"].append(plain)
-            if render and not heading_text:           # words and summary are for pages shown
-                words += len(plain.split())
-                if not summary and previous is not None and previous.type == "paragraph_open" \
-                        and previous.level == 0:
-                    summary = plain.strip()
+            if not heading_text:
+                plain = _plain(children)
+                if section_open is not None:
+                    section_open["content"] = True
+                    section_open["text"].append(plain)
+                if render:                            # words and summary are for pages shown
+                    words += len(plain.split())
+                    if not summary and previous is not None and previous.type == "paragraph_open" \
+                            and previous.level == 0:
+                        summary = plain.strip()
             if pending_item is not None:
                 meaningful = [c for c in children if not (c.type == "text" and not c.content.strip())]
                 if meaningful and meaningful[0].type == "strong_open":
@@ -1039,6 +1060,18 @@ def _find_unparsed_links(tokens: list[Token], source_lines: list[str], block_map
     above). Only text counts, not code; a bracket escaped in the source (``\\[a](b c)``) was
     meant as text."""
     block = source_lines[block_map[0]:block_map[1]]
+    if _may_hold_unparsed_links("\n".join(block)):
+        _unparsed_links(tokens, block, block_map, body_line, found)
+
+
+def _may_hold_unparsed_links(source: str) -> bool:
+    """False when the source of a block cannot hold what ``_unparsed_links`` reports: it reports
+    text found as written on one of the block's lines, which matches one of the patterns."""
+    return _SPACED_TARGET.search(source) is not None or _SPACE_BEFORE_TARGET.search(source) is not None
+
+
+def _unparsed_links(tokens: list[Token], block: list[str], block_map: list[int], body_line: int,
+                    found: list[tuple[int, int | None, str, str]]) -> None:
     # Runs of text, a bare URL made a link counting as text: "[site] (https://x.org)".
     runs, current = [], []
     for token in tokens:

@@ -350,3 +350,55 @@ def test_the_inline_shortcuts_make_the_tokens_the_inline_parser_makes(parts, typ
     assert fast.parse(text) == slow.parse(text)
     assert fast.render(text) == slow.render(text)
     assert parse(fast, text, 1, pattern=True) == parse(slow, text, 1, pattern=True)
+
+
+marker_pieces = st.sampled_from([
+    "***Problem***: x", "**Problem**", "__Context__:", "*__Solution__*", "**_Consequences_**:", "**&#80;roblem**:",
+    "**PROBLEM**:", "**Also Known As**: A; B", "**Also  Known\tAs**:", "** Problem**", "\\**Problem**",
+    "`**Problem**`", "**Lösung**:", "**LÖSUNG**", "Problem", "Lösung", "**Variants**", "***", "___", "_", "*", "**",
+    "__", ":", " ", "\n", "\n\n", "> ", "- ", "x", "&amp;", "<b>", "[a](b.md)"])
+
+
+@given(st.lists(marker_pieces, max_size=16), st.booleans())
+@example(["**&#80;roblem**:", " x"], False)
+@example(["*__Solution__*", ": x"], False)
+@example(["**LÖSUNG**", ": x"], True)
+@settings(max_examples=600, deadline=None)
+def test_pages_passed_over_for_legacy_markers_hold_none(pieces, custom):
+    """A pattern page whose source cannot hold a legacy marker skips looking through its
+    tokens for one: looking would have changed nothing."""
+    from generator.markdown import _legacy_sections, _may_hold_markers, _name_table
+    from generator.parallel import section_names
+    config = SiteConfig(root=Path("."))
+    names = _name_table(section_names(config) + (("Lösung",) if custom else ()))
+    text = "".join(pieces) + "\n"
+    tokens = MD.parse(text)
+    if not _may_hold_markers(text, names):
+        assert _legacy_sections(tokens, names) == tokens
+
+
+unparsed_pieces = st.sampled_from([
+    "[a](b c)", "[a](my page.md)", "[a] (https://x.org)", "[a]\t(x.md#f)", "[a]  (x.html)", "\\[a](b c)",
+    "[12] (https://x.org)", "`[a](b c)`", "&#91;a](b c)", "[a](b\nc)", "[0, 1](open interval)", "[a](b.md)",
+    "[a]", "(x.md)", "[", "]", "(", ")", " ", "\t", "\n", "text", "**b**", "<https://x.org>", "https://x.org",
+    "mailto:a@b.org", "(./c d.md)", "[a](./c d.md)", "#"])
+
+
+@given(st.lists(unparsed_pieces, max_size=16))
+@example(["[a](b", "\n", "c)"])
+@example(["&#91;a](b c)"])
+@settings(max_examples=600, deadline=None)
+def test_blocks_passed_over_for_unparsed_links_hold_none(pieces):
+    """A block whose source cannot hold a link CommonMark reads as text (``[a](my page.md)``,
+    ``[a] (https://x.org)``) skips looking through its text for one: looking would find none."""
+    from generator.markdown import _may_hold_unparsed_links, _unparsed_links
+    text = "".join(pieces) + "\n"
+    lines = text.split("\n")
+    for token in MD.parse(text):
+        if token.type != "inline" or not token.map:
+            continue
+        block = lines[token.map[0]:token.map[1]]
+        if not _may_hold_unparsed_links("\n".join(block)):
+            found: list = []
+            _unparsed_links(token.children or [], block, token.map, 1, found)
+            assert found == []
