@@ -606,17 +606,26 @@ def _may_hold_markers(body: str, names: dict[str, str]) -> bool:
     other than ASCII letters may change with case differently: then the tokens are looked at."""
     if "&" in body:
         return True
-    search = _marker_search(tuple(names))
-    return search is None or search.search(body) is not None
+    after = _marker_rest(tuple(names))
+    if after is None:
+        return True
+    for mark in ("**", "__"):
+        at = body.find(mark)
+        while at != -1:
+            if after.match(body, at + 2):
+                return True
+            at = body.find(mark, at + 2)
+    return False
 
 
 @functools.lru_cache(maxsize=16)
-def _marker_search(names: tuple[str, ...]) -> re.Pattern | None:
-    """What the source of a marker with one of ``names`` (lower case, single-spaced) holds."""
+def _marker_rest(names: tuple[str, ...]) -> re.Pattern | None:
+    """What follows ``**`` or ``__`` in the source of a marker with one of ``names`` (lower
+    case, single-spaced): more ``*`` and ``_``, then the first word of the name."""
     firsts = sorted({name.split(" ")[0] for name in names})
     if not all(first.isascii() for first in firsts):
         return None
-    return re.compile(r"(?:\*\*|__)[*_]*(?:" + "|".join(map(re.escape, firsts)) + ")", re.IGNORECASE)
+    return re.compile(r"[*_]*(?:" + "|".join(map(re.escape, firsts)) + ")", re.IGNORECASE)
 
 
 def _legacy_sections(tokens: list[Token], names: dict[str, str]) -> list[Token]:
