@@ -430,6 +430,8 @@ def _inline_with_plain_text_shortcut(state) -> None:
                 token.children.extend(_plain_text_tokens(token.content))
             elif (made := _plain_text_and_links(md, token.content)) is not None:
                 token.children.extend(made)
+            elif (made := _plain_text_and_emphasis(token.content)) is not None:
+                token.children.extend(made)
             else:
                 md.inline.parse(token.content, md, state.env, token.children)
 
@@ -481,6 +483,63 @@ def _plain_text_and_links(md: MarkdownIt, text: str) -> list[Token] | None:
     if not tokens or _NOT_PLAIN.search(rest) is not None:
         return None
     return tokens + _plain_text_tokens(rest)
+
+
+# Text plain but for emphasis marked with "*" or "**" in the simplest way: each mark opens
+# between a space (or the start) and a letter or digit, and closes between a letter or digit
+# and a space, the end or a punctuation mark, and opening and closing marks alternate.
+_NOT_PLAIN_BUT_STARS = re.compile(r"[\\`~_\[<&]|://")
+_STARS = re.compile(r"\*+")
+_OPENS_AFTER = frozenset(" \t\n")
+_CLOSES_BEFORE = frozenset(" \t\n.,:;!?)'\"")
+
+
+def _plain_text_and_emphasis(text: str) -> list[Token] | None:
+    """The tokens of text plain but for simple emphasis (see above), as the inline parser
+    gives them; None for any other text. Such a mark can only open, or only close, by
+    CommonMark's rules for delimiter runs, so each closing mark pairs with the opening mark
+    just before it, as ``*`` (em) or ``**`` (strong) by its length."""
+    if "*" not in text or _NOT_PLAIN_BUT_STARS.search(text) is not None:
+        return None
+    tokens: list[Token] = []
+    start, opened = 0, None
+    for run in _STARS.finditer(text):
+        mark, at, end = run.group(), run.start(), run.end()
+        before, after = text[at - 1:at], text[end:end + 1]
+        if len(mark) > 2:
+            return None
+        if opened is None:
+            if (before and before not in _OPENS_AFTER) or not (after.isascii() and after.isalnum()):
+                return None
+            tokens += _plain_text_tokens(text[start:at])
+            if len(mark) == 2:
+                tokens.append(Token("text", "", 0))
+            tokens.append(Token("strong_open" if len(mark) == 2 else "em_open", "strong" if len(mark) == 2 else "em",
+                                1, markup=mark))
+            opened = mark
+        else:
+            if mark != opened or not (before.isascii() and before.isalnum()) or (after and after not in _CLOSES_BEFORE):
+                return None
+            for inner in _plain_text_tokens(text[start:at]):
+                inner.level = 1
+                tokens.append(inner)
+            tokens.append(Token("strong_close" if len(mark) == 2 else "em_close", "strong" if len(mark) == 2 else "em",
+                                -1, markup=mark))
+            if len(mark) == 2:
+                tokens.append(Token("text", "", 0))
+            opened = None
+        start = end
+    if opened is not None:
+        return None
+    tokens += _plain_text_tokens(text[start:])
+    # Text next to text is one token, as the inline parser's last pass leaves it.
+    joined: list[Token] = []
+    for token in tokens:
+        if token.type == "text" and joined and joined[-1].type == "text":
+            joined[-1].content += token.content
+        else:
+            joined.append(token)
+    return joined
 
 
 def _plain_text_tokens(text: str) -> list[Token]:

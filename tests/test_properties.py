@@ -330,7 +330,14 @@ def test_the_quick_link_normaliser_answers_as_markdown_it(target):
     assert md.normalizeLink(target) == normalizeLink(target)
 
 
-@given(st.lists(st.one_of(plain_text, body_lines, inline_links, st.sampled_from([
+emphasised = st.lists(st.one_of(
+    st.tuples(st.sampled_from(["*", "**", "***", ""]), st.sampled_from(["a", "b1", "x y", "é", "9", "a-b", "q.r"]))
+    .map(lambda marked: marked[0] + marked[1] + marked[0]),
+    st.sampled_from([" ", "\n", ": ", ". ", "  \n", " \n", "\t", ", ", "\n  ", ") ", " (", "!", "?", "'", "\"",
+                     "\u00a0", "-", "/", "*", "**", "_", "é", "“", "#"])), max_size=12).map("".join)
+
+
+@given(st.lists(st.one_of(plain_text, body_lines, inline_links, emphasised, st.sampled_from([
     "http://example.com/a_b", "https://x.org/p?q=1#f", "http://x.org/p", "ftp://x.org", "see http:", "www.", " www.example.com ", "[r]", "[r]: /ref", "a@b.co", "\n\n",
     "!", " ! ", "  \n", "\n   ", "]", ")", "(", "`", "*", "&amp;"])), max_size=8), st.booleans(), st.booleans())
 @example(["x ", "[a](b)", "  \n", "y"], False, False)
@@ -340,10 +347,12 @@ def test_the_quick_link_normaliser_answers_as_markdown_it(target):
 @example(["see http://x.com/", "[a](b)"], False, False)
 @example(["www.http://x.org/p"], False, False)
 @example(["a@b.http://x.org/p"], False, False)
+@example(["**Name**: t", "\n", "x *a*  \n*b*."], True, False)
+@example(["**a**", "\u00a0", "b"], False, False)
 @settings(max_examples=800, deadline=None)
 def test_the_inline_shortcuts_make_the_tokens_the_inline_parser_makes(parts, typographer, breaks):
-    """Plain text, and text plain but for inline links, get the tokens markdown-it's inline
-    parser (without our plain-link rule) gives them."""
+    """Plain text, and text plain but for inline links or simple emphasis, get the tokens
+    markdown-it's inline parser (without our plain-link rule) gives them."""
     config = SiteConfig(root=Path("."), typographer=typographer, hard_breaks=breaks)
     fast, slow = make_parser(config), _without_shortcut(config)
     text = "".join(parts)
