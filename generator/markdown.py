@@ -247,6 +247,7 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     if set(md.block.ruler.get_active_rules()) <= _BLOCK_RULES_KNOWN:
         md.block.ruler.before(md.block.ruler.get_active_rules()[0], "plain_paragraph", _plain_paragraph)
         md.block.ruler.after("plain_paragraph", "by_first_character", _by_first_character(md))
+        md.block.ruler.after("by_first_character", "plain_list", _plain_list)
     md.core.ruler.at("normalize", _normalize)
     md.core.ruler.after("inline", "attr_lists", attr_lists)
     if config.autolink:
@@ -358,7 +359,7 @@ def _by_first_character(md: MarkdownIt):
     its first character, in their order, when that is a letter or "#" (most lines of a page,
     at any depth): the others would each be tried and fail first."""
     chain = [(rule.name, rule.fn) for rule in md.block.ruler.__rules__
-             if rule.enabled and rule.name not in ("plain_paragraph", "by_first_character")]
+             if rule.enabled and rule.name not in ("plain_paragraph", "by_first_character", "plain_list")]
     for_letter = tuple(fn for name, fn in chain if name not in _NEVER_A_LETTER)
     for_hash = tuple(fn for name, fn in chain if name not in _NEVER_A_HASH)
 
@@ -405,6 +406,62 @@ def _plain_paragraph(state, start: int, end: int, silent: bool) -> bool:
     token.map = [start, line]
     token.children = []
     state.push("paragraph_close", "p", -1)
+    return True
+
+
+def _plain_list(state, start: int, end: int, silent: bool) -> bool:
+    """A tight bullet list of one-line items at the top level, the commonest list of a page:
+    each line ``* text`` (or ``-``, ``+``: the same mark throughout) with one space after the
+    mark and text starting with a letter or ``**`` and a letter or digit, no ``|`` (a table)
+    and no line between the items; after it, the end or blank lines and a line that starts
+    with a letter or ``#``. Its tokens are the list rule's, made without trying every rule on
+    each item; any other list is the list rule's to read."""
+    if silent or state.parentType != "root" or state.blkIndent != 0:
+        return False
+    src, marks, shifts, counts, ends = state.src, state.bMarks, state.tShift, state.sCount, state.eMarks
+    bullet = src[marks[start]]
+    if bullet not in "-*+" or shifts[start] or counts[start]:
+        return False
+    last = state.lineMax
+    line = start
+    while line < last:
+        begin, stop = marks[line], ends[line]
+        if begin >= stop or src[begin] != bullet or shifts[line]:
+            break
+        if stop - begin < 3 or src[begin + 1] != " " or "|" in src[begin:stop]:
+            return False
+        first = src[begin + 2]
+        if not (first.isalpha() or (first == "*" and src[begin + 3:begin + 4] == "*"
+                                    and src[begin + 4:begin + 5].isascii() and src[begin + 4:begin + 5].isalnum())):
+            return False
+        line += 1
+    after = line
+    while after < last and marks[after] + shifts[after] >= ends[after]:
+        after += 1
+    if line == after and after < last:
+        return False                        # a line right after an item: the list rule decides
+    if after < last:
+        following = src[marks[after]] if marks[after] < ends[after] else ""
+        if counts[after] or not (following.isalpha() or following == "#"):
+            return False
+    opening = state.push("bullet_list_open", "ul", 1)
+    opening.map = [start, after]
+    opening.markup = bullet
+    for number in range(start, line):
+        item = state.push("list_item_open", "li", 1)
+        item.map = [number, after if number == line - 1 else number + 1]
+        item.markup = bullet
+        paragraph = state.push("paragraph_open", "p", 1)
+        paragraph.map = [number, number + 1]
+        paragraph.hidden = True
+        inline = state.push("inline", "", 0)
+        inline.content = _md_trim(src[marks[number] + 2:ends[number]])
+        inline.map = [number, number + 1]
+        inline.children = []
+        state.push("paragraph_close", "p", -1).hidden = True
+        state.push("list_item_close", "li", -1).markup = bullet
+    state.push("bullet_list_close", "ul", -1).markup = bullet
+    state.line = after
     return True
 
 

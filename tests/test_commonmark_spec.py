@@ -36,7 +36,7 @@ def markdown_it_only(config: SiteConfig):
     from markdown_it.rules_core.inline import inline
     from markdown_it.rules_core.normalize import normalize
     md = _with_markdown_it_renderer(config)
-    md.block.ruler.disable(["plain_paragraph", "by_first_character"])
+    md.block.ruler.disable(["plain_paragraph", "by_first_character", "plain_list"])
     md.inline.ruler.disable("plain_link")
     md.core.ruler.at("inline", inline)
     md.core.ruler.at("normalize", normalize)

@@ -194,7 +194,7 @@ def _with_markdown_it_block_rules(config: SiteConfig):
     no choosing of rules by a line's first character)."""
     from markdown_it.rules_core.normalize import normalize
     md = make_parser(config)
-    md.block.ruler.disable(["plain_paragraph", "by_first_character"])
+    md.block.ruler.disable(["plain_paragraph", "by_first_character", "plain_list"])
     md.core.ruler.at("normalize", normalize)
     return md
 
@@ -202,7 +202,8 @@ def _with_markdown_it_block_rules(config: SiteConfig):
 # Lines that start with a letter after up to 5 spaces or a tab, beside lines that start with
 # every kind of block mark, and the line ends and characters the first stage rewrites.
 block_starts = st.sampled_from(["", " ", "  ", "   ", "    ", "     ", "\t", " \t"])
-block_marks = st.sampled_from(["", "Word", "é", "日本", "x|y", "a | b", "- ", "* ", "+ ", "1. ", "1) ", "2. ", "# ", "###### ",
+block_marks = st.sampled_from(["", "Word", "é", "日本", "x|y", "a | b", "- ", "* ", "+ ", "- a", "* b", "+ é", "* **B**: t",
+                               "- **9", "* *a*", "-  a", "*\ta", "* a | b", "* 1. a", "* # a", "1. ", "1) ", "2. ", "# ", "###### ",
                                "> ", "```", "~~~", "***", "---", "___", "===", "--", "|---|", "| a |", ":--", "<div>",
                                "<!-- c -->", "<a href=\"x\">", "[r]: /u", "[^1]: n", "[a](b)", "\\", "&amp;", "\u00a0",
                                ": ", "~ ", ":", "!!! note", "??? tip \"T\"", "!!!", "=== \"Tab\"", "===+ \"T\""])
@@ -213,6 +214,7 @@ block_line = st.tuples(block_starts, block_marks, st.sampled_from(["", "text", "
 @example(["Term", "", ": a definition after a blank line"], "\n", False)
 @example(["Word", "more", "===", "", "!!! note", "    Word"], "\r\n", True)
 @example(["# a | b", "|---|---|", "- Term", "  : not a definition", "> Quote", "> ===", "1. Word", "   ---"], "\n", False)
+@example(["* **B**: t", "* b", "", "Word", "- a", "- a", "", "", "  x", "+ é", "+ é", "", "- a"], "\n", False)
 @settings(max_examples=600, deadline=None)
 def test_the_block_shortcuts_make_the_tokens_the_block_rules_make(lines, newline, nul):
     config = SiteConfig(root=Path("."))
