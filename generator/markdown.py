@@ -259,6 +259,10 @@ def make_parser(config: SiteConfig) -> MarkdownIt:
     # it parses.
     _only_when(md, "github-tasklists", lambda state: _TASK_MARK.search(state.src) is not None)
     _only_when(md, "footnote_tail", _has_footnotes)
+    # The pass that joins the text of escapes and entities with the text around them: the
+    # inline parser leaves no other text token beside another, and neither do the shortcuts
+    # and the passes before this one.
+    _only_when(md, "text_join", lambda state: "\\" in state.src or "&" in state.src)
     return md
 
 

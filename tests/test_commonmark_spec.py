@@ -35,11 +35,13 @@ def markdown_it_only(config: SiteConfig):
     from markdown_it.common.normalize_url import normalizeLink
     from markdown_it.rules_core.inline import inline
     from markdown_it.rules_core.normalize import normalize
+    from markdown_it.rules_core.text_join import text_join
     md = _with_markdown_it_renderer(config)
     md.block.ruler.disable(["plain_paragraph", "by_first_character", "plain_list"])
     md.inline.ruler.disable("plain_link")
     md.core.ruler.at("inline", inline)
     md.core.ruler.at("normalize", normalize)
+    md.core.ruler.at("text_join", text_join)
     md.normalizeLink = normalizeLink
     return md
 

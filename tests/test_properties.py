@@ -260,8 +260,10 @@ def test_the_plain_link_rule_makes_the_tokens_the_link_rule_makes(parts, typogra
 
 
 def _with_plugin_passes_unguarded(config: SiteConfig):
-    """The parser with the task-list and footnote passes run on every page, as the plugins do."""
+    """The parser with the task-list, footnote and text-joining passes run on every page, as
+    the plugins and markdown-it do."""
     from markdown_it import MarkdownIt
+    from markdown_it.rules_core.text_join import text_join
     from mdit_py_plugins.footnote import footnote_plugin
     from mdit_py_plugins.footnote.index import footnote_tail
     from mdit_py_plugins.tasklists import tasklists_plugin
@@ -271,12 +273,15 @@ def _with_plugin_passes_unguarded(config: SiteConfig):
     md = make_parser(config)
     md.core.ruler.at("github-tasklists", tasks)
     md.core.ruler.at("footnote_tail", footnote_tail)
+    md.core.ruler.at("text_join", text_join)
     return md
 
 
 note_pieces = st.sampled_from(["Text", " ", "\n", "\n\n", "- ", "  ", "[ ] ", "[x] ", "[X] ", "[ ]", "[y] ", "[^1]",
                                "[^1]: note", "[^a]: ", "^[inline]", "^[", "[", "]", "(b.md)", "!!! note\n    x\n",
-                               "??? tip \"T\"\n    y\n", "???+ note\n    z\n", "> ", "1. ", "**b**", "`c`"])
+                               "??? tip \"T\"\n    y\n", "???+ note\n    z\n", "> ", "1. ", "**b**", "`c`", "\\*",
+                               "&amp;", "&#42;", "{.c}", "{#i}", "\n{: .c}", "www.x.org", "a@b.org", "http://x.org/",
+                               "![i](j.png)", "![a\\*b](j.png)", "[x](y.md)", "*e*", "_u_", "~s~"])
 
 
 @given(st.lists(note_pieces, max_size=16), st.booleans())
