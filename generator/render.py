@@ -11,12 +11,15 @@ import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from types import FunctionType
 from typing import Callable, Collection
 
 import traceback
 from urllib.parse import quote
 
 import jinja2
+import jinja2.runtime
+from jinja2.utils import internalcode
 from markupsafe import Markup
 
 from .config import PRUNE_ABOVE, SiteConfig
@@ -56,6 +59,26 @@ def theme_paths(config: SiteConfig) -> ThemePaths:
                       static=tuple(f / "static" for f in seen if (f / "static").is_dir()))
 
 
+class _Context(jinja2.runtime.Context):
+    """Jinja's template context, calling a plain Python function (``url_for``, ``page_url``)
+    directly: what ``Context.call`` does for a function that asks for no context, environment
+    or evaluation context, without looking for those first (a page calls dozens)."""
+
+    @internalcode
+    def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
+        if __debug__:
+            __traceback_hide__ = True  # noqa: F841 (Jinja leaves such frames out of a template's traceback)
+        if type(__obj) is not FunctionType or hasattr(__obj, "jinja_pass_arg"):
+            return super().call(__obj, *args, **kwargs)
+        kwargs.pop("_block_vars", None)
+        kwargs.pop("_loop_vars", None)
+        try:
+            return __obj(*args, **kwargs)
+        except StopIteration:
+            return __self.environment.undefined("value was undefined because a callable raised a"
+                                                " StopIteration exception")
+
+
 class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
     """Jinja's bytecode cache in a folder, where an entry that cannot be read (cut short,
     damaged) is compiled again instead of failing the build."""
@@ -89,6 +112,7 @@ def make_environment(config: SiteConfig, compiled: Path | None = None) -> jinja2
         keep_trailing_newline=True,
         auto_reload=False,        # a template change makes a new environment (see ``incremental``)
     )
+    env.context_class = _Context
     env.filters["isodate"] = lambda d: d.isoformat() if d else ""
     env.filters["longdate"] = lambda d: f"{d.day} {d.strftime('%B %Y')}" if d else ""
     return env
