@@ -66,8 +66,6 @@ class _Context(jinja2.runtime.Context):
 
     @internalcode
     def call(__self, __obj, *args, **kwargs):  # noqa: N805 (Jinja's own signature)
-        if __debug__:
-            __traceback_hide__ = True  # noqa: F841 (Jinja leaves such frames out of a template's traceback)
         if type(__obj) is not FunctionType or hasattr(__obj, "jinja_pass_arg"):
             return super().call(__obj, *args, **kwargs)
         kwargs.pop("_block_vars", None)
