@@ -32,7 +32,7 @@ from .pattern_map import layout
 from .patterns import a_to_z, index_letter, letter_order
 from .search import bundles, index_count
 from .site import OWN_FOLDERS, NavNode, Site, prune
-from .urls import output_file, relative_url
+from .urls import links_from, output_file, relative_url
 
 BUILTIN_THEMES = Path(__file__).resolve().parent / "themes"
 STOP_EVERY = 256          # pieces of template output between two calls of a renderer's ``stop``
@@ -225,6 +225,7 @@ class Renderer:
         self.config = site.config
         self.stop = stop
         self._nav_cache: dict[tuple[str, str | None], str] = {}
+        self._links: dict[str, dict[str, str]] = {}       # see ``urls.links_from``
 
     def nav_html(self, url: str, page: Page | None = None) -> Markup:
         """The handbook navigation tree as seen from the page at ``url`` (``page``, when it is one).
@@ -260,10 +261,11 @@ class Renderer:
     def _context(self, url: str, title: str, *, absolute: bool = False, **extra) -> dict:
         config = self.config
 
-        def url_for(target: str) -> str:
-            if absolute:
+        if absolute:
+            def url_for(target: str) -> str:
                 return config.base_path + target
-            return relative_url(url, target)
+        else:
+            url_for = links_from(url, self._links)
 
         def page_url(page: Page) -> str:
             return url_for(page.url)

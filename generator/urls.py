@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from typing import Callable
 from urllib.parse import quote, urlsplit
 
 _ID_DROP = re.compile(r"[^\w\- ]", re.UNICODE)
@@ -100,6 +101,27 @@ def relative_url(from_url: str, to_url: str, directory_links: bool = False) -> s
 
 
 _OWN_FOLDER = "\0/"      # no file name holds a NUL, so no URL has this folder
+
+
+def links_from(from_url: str, memo: dict[str, dict[str, str]]) -> Callable[[str], str]:
+    """``relative_url`` from the page at ``from_url``, as a function of the target. What all
+    pages of one folder share (the link to a target outside the page's own folder, see
+    ``relative_url``) is kept in ``memo``, so a large folder's pages find their common links once."""
+    folder = from_url[:from_url.rfind("/") + 1]
+    if not folder:
+        shared = memo.setdefault("", {})
+    else:
+        shared = memo.setdefault(folder[:folder.rfind("/", 0, len(folder) - 1) + 1] + _OWN_FOLDER, {})
+
+    def link(to_url: str) -> str:
+        found = shared.get(to_url)
+        if found is None or (folder and to_url.startswith(folder)):
+            found = relative_url(from_url, to_url)
+            if not folder or not to_url.startswith(folder):
+                shared[to_url] = found
+        return found
+
+    return link
 
 
 @functools.lru_cache(maxsize=1 << 16)

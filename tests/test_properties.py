@@ -169,6 +169,19 @@ def test_relative_urls_lead_to_their_target(from_url, to_url, directory_links):
     assert unquote(urljoin("http://h/" + from_url, rel.split("#")[0])) == "http://h/" + target
 
 
+@given(st.lists(st.tuples(site_urls(), site_urls()), max_size=12))
+@example([("patterns/a/", "patterns/b/x.png"), ("patterns/b/", "patterns/b/x.png")])
+@settings(max_examples=500, deadline=None)
+def test_links_shared_by_the_pages_of_a_folder_are_each_pages_own(pairs):
+    """The links a page's templates make (``links_from``, whose answers the pages of a folder
+    share) are the ones ``relative_url`` gives that page, whatever pages asked before."""
+    from generator.urls import links_from
+    memo: dict = {}
+    for from_url, to_url in pairs:
+        from_url = from_url.split("#")[0]
+        assert links_from(from_url, memo)(to_url) == relative_url(from_url, to_url)
+
+
 @given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=30))
 @settings(max_examples=300, deadline=None)
 def test_slugs_of_ascii_names_are_lower_case_words_joined_by_hyphens(name):
