@@ -482,12 +482,13 @@ def load(source: SourceFile, text: str, digest: str = "") -> tuple[Page, list[Di
     return page, diagnostics
 
 
-def read_source(root: Path, source: SourceFile) -> tuple[Page | None, list[Diagnostic]]:
-    """Read one file from disk and load it; unreadable files become diagnostics."""
+def read_source(root: Path, source: SourceFile, digest: bool = True) -> tuple[Page | None, list[Diagnostic]]:
+    """Read one file from disk and load it; unreadable files become diagnostics. ``digest=False``
+    leaves the page's ``digest`` empty (it names the content in the persistent cache only)."""
     try:
         data = (root / source.path).read_bytes()
     except OSError as exc:
         return None, [make(source.path, None, None, "encoding-invalid", f"cannot read file: {exc.strerror}")]
     text, diagnostics = load_text(source, data)
-    page, more = load(source, text, content_digest(data))
+    page, more = load(source, text, content_digest(data) if digest else "")
     return page, diagnostics + more

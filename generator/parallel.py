@@ -173,9 +173,10 @@ def section_names(config: SiteConfig) -> tuple[str, ...]:
 def load_and_parse_one(config: SiteConfig, md, names: tuple[str, ...], source: SourceFile,
                        render: bool = True) -> tuple[Page | None, Rendered | None, list[Diagnostic]]:
     """Read, load and parse one file; failures of ours become ``internal-error`` diagnostics.
-    ``render=False`` leaves the parse without HTML, for runs that only check."""
+    ``render=False`` leaves the parse without HTML and the page without the digest of its
+    content, for runs that only check."""
     try:
-        page, diagnostics = read_source(config.root, source)
+        page, diagnostics = read_source(config.root, source, digest=render)
     except Exception as exc:
         return None, None, [make(source.path, None, None, "internal-error",
                                  f"loading failed: {type(exc).__name__}: {exc}")]
