@@ -96,11 +96,17 @@ def relative_url(from_url: str, to_url: str, directory_links: bool = False) -> s
     if folder and not to_url.startswith(folder):
         # The page's own folder cannot be part of the prefix the two share, so every page
         # in the folder beside it gets the same answer: they share one memo entry.
-        folder = folder[:folder.rfind("/", 0, len(folder) - 1) + 1] + _OWN_FOLDER
+        folder = _beside(folder)
     return _relative(folder, to_url, directory_links)
 
 
 _OWN_FOLDER = "\0/"      # no file name holds a NUL, so no URL has this folder
+
+
+def _beside(folder: str) -> str:
+    """What stands for a page's own ``folder`` (not "") in links to targets outside it: a
+    folder no URL has, beside it, the same for every page of the folder's parent."""
+    return folder[:folder.rfind("/", 0, len(folder) - 1) + 1] + _OWN_FOLDER
 
 
 def links_from(from_url: str, memo: dict[str, dict[str, str]]) -> Callable[[str], str]:
@@ -108,10 +114,7 @@ def links_from(from_url: str, memo: dict[str, dict[str, str]]) -> Callable[[str]
     pages of one folder share (the link to a target outside the page's own folder, see
     ``relative_url``) is kept in ``memo``, so a large folder's pages find their common links once."""
     folder = from_url[:from_url.rfind("/") + 1]
-    if not folder:
-        shared = memo.setdefault("", {})
-    else:
-        shared = memo.setdefault(folder[:folder.rfind("/", 0, len(folder) - 1) + 1] + _OWN_FOLDER, {})
+    shared = memo.setdefault(_beside(folder) if folder else "", {})
 
     def link(to_url: str) -> str:
         found = shared.get(to_url)
