@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from generator.config import SiteConfig
 from generator.markdown import make_parser, parse
-from test_properties import _with_markdown_it_renderer
+from test_properties import _markdown_it_blocks, _markdown_it_inline, _with_markdown_it_renderer
 
 SPEC = Path(__file__).parent / "node_modules" / "commonmark-spec" / "spec.txt"
 _EXAMPLE = re.compile(r"^`{32} example\n(.*?)^\.\n.*?^`{32}$", re.MULTILINE | re.DOTALL)
@@ -33,14 +33,8 @@ def markdown_it_only(config: SiteConfig):
     """The parser with none of our shortcuts: markdown-it's first stage, block rules, inline
     stage and rules, link normaliser and HTML renderer (our plugins and rules stay)."""
     from markdown_it.common.normalize_url import normalizeLink
-    from markdown_it.rules_core.inline import inline
-    from markdown_it.rules_core.normalize import normalize
     from markdown_it.rules_core.text_join import text_join
-    md = _with_markdown_it_renderer(config)
-    md.block.ruler.disable(["plain_paragraph", "by_first_character", "plain_list"])
-    md.inline.ruler.disable("plain_link")
-    md.core.ruler.at("inline", inline)
-    md.core.ruler.at("normalize", normalize)
+    md = _markdown_it_blocks(_markdown_it_inline(_with_markdown_it_renderer(config)))
     md.core.ruler.at("text_join", text_join)
     md.normalizeLink = normalizeLink
     return md

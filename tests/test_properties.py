@@ -189,12 +189,26 @@ def test_slugs_of_ascii_names_are_lower_case_words_joined_by_hyphens(name):
     assert slugify(name) == "-".join(re.sub(r"[^a-z0-9]+", " ", name.lower()).split())
 
 
-def _without_shortcut(config: SiteConfig):
+def _markdown_it_inline(md):
+    """``md`` with markdown-it's own inline stage and link rule instead of our shortcuts (plain
+    text, plain links, simple emphasis)."""
     from markdown_it.rules_core.inline import inline
-    md = make_parser(config)
     md.core.ruler.at("inline", inline)
     md.inline.ruler.disable("plain_link")
     return md
+
+
+def _markdown_it_blocks(md):
+    """``md`` with markdown-it's own first stage and block rules instead of our shortcuts (the
+    plain-paragraph and plain-list rules, rules chosen by a line's first character)."""
+    from markdown_it.rules_core.normalize import normalize
+    md.block.ruler.disable(["plain_paragraph", "by_first_character", "plain_list"])
+    md.core.ruler.at("normalize", normalize)
+    return md
+
+
+def _without_shortcut(config: SiteConfig):
+    return _markdown_it_inline(make_parser(config))
 
 
 plain_text = st.lists(st.sampled_from(list("ab Zé1 \t\n.,:;'\"-!?()#>|=+$%@{}]^") + ["  \n", "\n\n", "- ", "1. ",
@@ -203,13 +217,7 @@ plain_text = st.lists(st.sampled_from(list("ab Zé1 \t\n.,:;'\"-!?()#>|=+$%@{}]^
 
 
 def _with_markdown_it_block_rules(config: SiteConfig):
-    """The parser with markdown-it's own first stage and block rules (no plain-paragraph rule,
-    no choosing of rules by a line's first character)."""
-    from markdown_it.rules_core.normalize import normalize
-    md = make_parser(config)
-    md.block.ruler.disable(["plain_paragraph", "by_first_character", "plain_list"])
-    md.core.ruler.at("normalize", normalize)
-    return md
+    return _markdown_it_blocks(make_parser(config))
 
 
 # Lines that start with a letter after up to 5 spaces or a tab, beside lines that start with
