@@ -569,14 +569,14 @@ def _plain_text_and_emphasis(text: str) -> list[Token] | None:
         before, after = text[at - 1:at], text[end:end + 1]
         if len(mark) > 2:
             return None
+        tag = "strong" if len(mark) == 2 else "em"
         if opened is None:
             if (before and before not in _OPENS_AFTER) or not (after.isascii() and after.isalnum()):
                 return None
             tokens += _plain_text_tokens(text[start:at])
-            if len(mark) == 2:
-                tokens.append(Token("text", "", 0))
-            tokens.append(Token("strong_open" if len(mark) == 2 else "em_open", "strong" if len(mark) == 2 else "em",
-                                1, markup=mark))
+            if tag == "strong":
+                tokens.append(Token("text", "", 0))      # what is left of the mark's first "*"
+            tokens.append(Token(tag + "_open", tag, 1, markup=mark))
             opened = mark
         else:
             if mark != opened or not (before.isascii() and before.isalnum()) or (after and after not in _CLOSES_BEFORE):
@@ -584,10 +584,9 @@ def _plain_text_and_emphasis(text: str) -> list[Token] | None:
             for inner in _plain_text_tokens(text[start:at]):
                 inner.level = 1
                 tokens.append(inner)
-            tokens.append(Token("strong_close" if len(mark) == 2 else "em_close", "strong" if len(mark) == 2 else "em",
-                                -1, markup=mark))
-            if len(mark) == 2:
-                tokens.append(Token("text", "", 0))
+            tokens.append(Token(tag + "_close", tag, -1, markup=mark))
+            if tag == "strong":
+                tokens.append(Token("text", "", 0))      # what is left of the mark's last "*"
             opened = None
         start = end
     if opened is not None:
